@@ -1,0 +1,1 @@
+//! The root package only owns `examples/` and `tests/`.

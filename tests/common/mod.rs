@@ -1,0 +1,76 @@
+//! What every end-to-end test needs: a Disque to talk to and unique queue names.
+//!
+//! Without `DISQUE_ADDRS` each test starts its own embedded node on a free
+//! loopback port; with `DISQUE_ADDRS=host:port[,host:port…]` it uses that
+//! server instead (a real Disque), so queue names are always unique.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The server a test talks to.
+pub struct Target {
+    addrs: Vec<String>,
+    /// Keeps the embedded node alive for the test's duration.
+    _node: Option<disque_embedded::Node>,
+}
+
+impl Target {
+    /// `DISQUE_ADDRS` if set, else a fresh embedded node.
+    pub async fn start() -> Target {
+        match external_addrs() {
+            Some(addrs) => Target { addrs, _node: None },
+            None => {
+                let node = disque_embedded::Node::start_ephemeral()
+                    .await
+                    .expect("an embedded node starts on 127.0.0.1:0");
+                Target {
+                    addrs: vec![node.addr().to_string()],
+                    _node: Some(node),
+                }
+            }
+        }
+    }
+
+    /// The first address (`host:port`).
+    pub fn addr(&self) -> &str {
+        &self.addrs[0]
+    }
+
+    /// Every address.
+    pub fn addrs(&self) -> &[String] {
+        &self.addrs
+    }
+
+    /// Whether the tests run against an external Disque (`DISQUE_ADDRS`).
+    pub fn is_external(&self) -> bool {
+        self._node.is_none()
+    }
+}
+
+/// The addresses in `DISQUE_ADDRS`, if it is set and not empty.
+pub fn external_addrs() -> Option<Vec<String>> {
+    let raw = std::env::var("DISQUE_ADDRS").ok()?;
+    let addrs: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(String::from)
+        .collect();
+    (!addrs.is_empty()).then_some(addrs)
+}
+
+/// A queue name no other test (or run) uses: `prefix` + process id + counter + random.
+pub fn unique_queue(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{prefix}-{}-{n}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// Prints one line saying why `test` is skipped.
+pub fn skip(test: &str, why: &str) {
+    println!("SKIPPED {test}: {why}");
+}
