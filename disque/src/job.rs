@@ -36,10 +36,11 @@ pub fn decode_payload<J: Job>(id: &str, queue: &str, body: &[u8]) -> Result<J, E
         })
 }
 
-/// Several job types consumed together, highest priority first.
+/// Several job types consumed together, highest priority first: an enum whose
+/// variants each hold a `Delivery<J>` of one job type.
 pub trait JobSet: Sized + Send + 'static {
     /// The queues of the member types, highest priority first (the `GETJOB … FROM` order).
-    fn queues() -> &'static [&'static str];
-    /// Decodes the body of job `id` taken from `queue` as the member type of that queue.
-    fn decode(id: &str, queue: &str, body: &[u8]) -> Result<Self, Error>;
+    fn queues() -> Vec<&'static str>;
+    /// Decodes a raw delivery as the member type of the queue it came from.
+    fn from_delivery(delivery: crate::delivery::Delivery<Vec<u8>>) -> Result<Self, Error>;
 }

@@ -3,11 +3,15 @@
 //!
 //! Skeleton: the modules below are being filled in (see DESIGN.md).
 
+pub mod delivery;
 pub mod error;
+pub mod id;
 pub mod job;
 pub mod options;
 
+pub use delivery::Delivery;
 pub use error::Error;
+pub use id::JobId;
 pub use job::{Codec, Job, JobSet};
 pub use options::JobOptions;
 
