@@ -1,0 +1,766 @@
+//! The wire format: RESP2 requests in, RESP2 replies out.
+//!
+//! Requests are parsed the way Disque's `networking.c` does it (the protocol of
+//! Redis 3.x), so a client sees the same replies and the same protocol errors:
+//!
+//! * a buffer starting with `*` is a multibulk request (`*2\r\n$4\r\nPING\r\n…`);
+//! * anything else is an inline request, one line split like `sdssplitargs`
+//!   (blanks separate arguments; `"…"` with `\n \r \t \b \a \xHH` escapes and
+//!   `'…'` with `\'` group them).
+//!
+//! Two deliberate differences from the C code, both fixing its bugs: an inline
+//! line ended by a bare `\n` consumes exactly that `\n` (Disque skips one byte
+//! more), and the "too big bulk count string" limit counts the bytes after the
+//! bulk header rather than the whole query buffer.
+//!
+//! The parser is stateless: [`parse_request`] looks at the front of the buffer
+//! and either consumes one whole request or nothing at all. It never allocates
+//! according to a length announced by the peer before those bytes have arrived.
+
+use std::borrow::Cow;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// Size limits applied while parsing requests.
+///
+/// ```
+/// use disque_embedded::frame::Limits;
+///
+/// let limits = Limits { max_bulk_len: 1024, ..Limits::default() };
+/// assert_eq!(limits.max_multibulk_len, 1024 * 1024);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest bulk argument (`$<len>`); Redis: 512 MiB.
+    pub max_bulk_len: usize,
+    /// Largest number of arguments (`*<count>`); Redis: 1024 * 1024.
+    pub max_multibulk_len: usize,
+    /// Longest inline request, and longest `*`/`$` header line; Redis: 64 KiB.
+    pub max_inline_len: usize,
+    /// Largest unparsed query buffer of one client; Redis: 1 GiB. The parser
+    /// does not check it: the connection loop closes a client whose buffer
+    /// grows past it (Redis closes it without a reply).
+    pub max_query_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_multibulk_len: 1024 * 1024,
+            max_inline_len: 64 * 1024,
+            max_query_buffer: 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// A request the server cannot parse. The connection must be closed after
+/// replying with the error text.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use disque_embedded::frame::{parse_request, Limits, ParseError};
+///
+/// let mut buf = BytesMut::from(&b"*1\r\n$-5\r\n"[..]);
+/// let err = parse_request(&mut buf, &Limits::default()).unwrap_err();
+/// assert_eq!(err, ParseError::Protocol("ERR Protocol error: invalid bulk length".into()));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A protocol error; the text is the error reply without the leading `-`,
+    /// e.g. `ERR Protocol error: invalid bulk length`.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl ParseError {
+    fn new(what: &str) -> Self {
+        ParseError::Protocol(format!("ERR Protocol error: {what}"))
+    }
+}
+
+/// Parses one request from the front of `buf` and advances it; `Ok(None)` if
+/// the request is incomplete (nothing is consumed then).
+///
+/// Both multibulk (`*2\r\n$4\r\nPING…`) and inline (`PING\r\n`, with quotes)
+/// requests. An empty inline line, or a multibulk count `<= 0`, yields
+/// `Ok(Some(vec![]))`, which the caller ignores.
+///
+/// Bulk arguments of a multibulk request are zero-copy slices of the read
+/// buffer: they keep that buffer's allocation alive, so copy
+/// ([`Bytes::copy_from_slice`]) what must be kept for long, e.g. job bodies.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use disque_embedded::frame::{parse_request, Limits};
+///
+/// let limits = Limits::default();
+/// let mut buf = BytesMut::from(&b"*2\r\n$4\r\nQLEN\r\n$1\r\nq\r\nPING \"a b\"\r\n*1\r\n$4"[..]);
+/// let first = parse_request(&mut buf, &limits).unwrap().unwrap();
+/// assert_eq!(first, vec![&b"QLEN"[..], &b"q"[..]]);
+/// let second = parse_request(&mut buf, &limits).unwrap().unwrap();
+/// assert_eq!(second, vec![&b"PING"[..], &b"a b"[..]]);
+/// assert_eq!(parse_request(&mut buf, &limits).unwrap(), None);
+/// assert_eq!(&buf[..], b"*1\r\n$4");
+/// ```
+pub fn parse_request(
+    buf: &mut BytesMut,
+    limits: &Limits,
+) -> Result<Option<Vec<Bytes>>, ParseError> {
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => parse_multibulk(buf, limits),
+        Some(_) => parse_inline(buf, limits),
+    }
+}
+
+/// Upper bound on the argument vector allocated before the arguments arrive.
+const MAX_PREALLOCATED_ARGS: usize = 1024;
+
+fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ParseError> {
+    // First pass: validate and find the end without touching the buffer.
+    let (count, end) = match scan_multibulk(buf, limits, |_, _| {})? {
+        Some(found) => found,
+        None => return Ok(None),
+    };
+    let frame = buf.split_to(end).freeze();
+    let mut args = Vec::with_capacity(count.min(MAX_PREALLOCATED_ARGS));
+    // Second pass over the same bytes: cannot fail differently, now slicing.
+    scan_multibulk(&frame, limits, |start, len| {
+        args.push(frame.slice(start..start + len));
+    })?;
+    Ok(Some(args))
+}
+
+/// Walks a multibulk request at the front of `buf`, calling `arg(start, len)`
+/// for each argument; returns the argument count and the request's length,
+/// `None` if incomplete.
+fn scan_multibulk(
+    buf: &[u8],
+    limits: &Limits,
+    mut arg: impl FnMut(usize, usize),
+) -> Result<Option<(usize, usize)>, ParseError> {
+    let Some(cr) = find_cr(buf, 0) else {
+        if buf.len() > limits.max_inline_len {
+            return Err(ParseError::new("too big mbulk count string"));
+        }
+        return Ok(None);
+    };
+    // Like Disque, the byte after '\r' is skipped without being checked.
+    if cr + 1 >= buf.len() {
+        return Ok(None);
+    }
+    let count = match string2ll(&buf[1..cr]) {
+        Some(n) if n <= 0 => return Ok(Some((0, cr + 2))),
+        Some(n) if fits(n, limits.max_multibulk_len) => n as usize,
+        _ => return Err(ParseError::new("invalid multibulk length")),
+    };
+    let mut pos = cr + 2;
+    for _ in 0..count {
+        let Some(cr) = find_cr(buf, pos) else {
+            if buf.len() - pos > limits.max_inline_len {
+                return Err(ParseError::new("too big bulk count string"));
+            }
+            return Ok(None);
+        };
+        if cr + 1 >= buf.len() {
+            return Ok(None);
+        }
+        if buf[pos] != b'$' {
+            return Err(ParseError::Protocol(format!(
+                "ERR Protocol error: expected '$', got '{}'",
+                char::from(buf[pos])
+            )));
+        }
+        let len = match string2ll(&buf[pos + 1..cr]) {
+            Some(n) if n >= 0 && fits(n, limits.max_bulk_len) => n as usize,
+            _ => return Err(ParseError::new("invalid bulk length")),
+        };
+        let start = cr + 2;
+        // Like Disque, the two bytes after the body are skipped unchecked.
+        let Some(next) = start.checked_add(len).and_then(|e| e.checked_add(2)) else {
+            return Err(ParseError::new("invalid bulk length"));
+        };
+        if next > buf.len() {
+            return Ok(None);
+        }
+        arg(start, len);
+        pos = next;
+    }
+    Ok(Some((count, pos)))
+}
+
+/// Whether the non-negative `n` is at most `max`.
+fn fits(n: i64, max: usize) -> bool {
+    u64::try_from(n).is_ok_and(|n| n <= max as u64)
+}
+
+fn find_cr(buf: &[u8], from: usize) -> Option<usize> {
+    buf[from..]
+        .iter()
+        .position(|&b| b == b'\r')
+        .map(|i| i + from)
+}
+
+/// Redis' `string2ll`: an optional `-`, then digits without leading zeros
+/// (`0` alone is fine, `-0` is not); nothing else, no overflow.
+fn string2ll(s: &[u8]) -> Option<i64> {
+    let (negative, digits) = match s {
+        [b'0'] => return Some(0),
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    match digits.first() {
+        Some(b'1'..=b'9') => {}
+        _ => return None,
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    if negative {
+        0i64.checked_sub_unsigned(v)
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+fn parse_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ParseError> {
+    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
+        if buf.len() > limits.max_inline_len {
+            return Err(ParseError::new("too big inline request"));
+        }
+        return Ok(None);
+    };
+    let line_end = if lf > 0 && buf[lf - 1] == b'\r' {
+        lf - 1
+    } else {
+        lf
+    };
+    let args = split_args(&buf[..line_end])
+        .ok_or_else(|| ParseError::new("unbalanced quotes in request"))?;
+    let _ = buf.split_to(lf + 1);
+    Ok(Some(args))
+}
+
+/// C's `isspace` in the "C" locale.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `sdssplitargs`, dropping empty arguments as `processInlineBuffer` does.
+/// `None` on unbalanced quotes (or a closing quote not followed by a blank).
+/// The line is a C string there: a NUL byte ends it.
+fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
+    let line = match line.iter().position(|&b| b == 0) {
+        Some(nul) => &line[..nul],
+        None => line,
+    };
+    let mut args = Vec::new();
+    let mut p = 0;
+    loop {
+        while p < line.len() && is_space(line[p]) {
+            p += 1;
+        }
+        if p == line.len() {
+            return Some(args);
+        }
+        let mut current = Vec::new();
+        let (mut in_double, mut in_single) = (false, false);
+        loop {
+            let c = line.get(p).copied();
+            let next = line.get(p + 1).copied();
+            if in_double {
+                match (c, next) {
+                    (None, _) => return None,
+                    (Some(b'\\'), Some(b'x'))
+                        if p + 3 < line.len()
+                            && line[p + 2].is_ascii_hexdigit()
+                            && line[p + 3].is_ascii_hexdigit() =>
+                    {
+                        current.push(hex(line[p + 2]) * 16 + hex(line[p + 3]));
+                        p += 3;
+                    }
+                    (Some(b'\\'), Some(e)) => {
+                        current.push(match e {
+                            b'n' => b'\n',
+                            b'r' => b'\r',
+                            b't' => b'\t',
+                            b'b' => 0x08,
+                            b'a' => 0x07,
+                            other => other,
+                        });
+                        p += 1;
+                    }
+                    (Some(b'"'), next) => {
+                        if next.is_some_and(|n| !is_space(n)) {
+                            return None;
+                        }
+                        p += 1;
+                        break;
+                    }
+                    (Some(c), _) => current.push(c),
+                }
+            } else if in_single {
+                match (c, next) {
+                    (None, _) => return None,
+                    (Some(b'\\'), Some(b'\'')) => {
+                        current.push(b'\'');
+                        p += 1;
+                    }
+                    (Some(b'\''), next) => {
+                        if next.is_some_and(|n| !is_space(n)) {
+                            return None;
+                        }
+                        p += 1;
+                        break;
+                    }
+                    (Some(c), _) => current.push(c),
+                }
+            } else {
+                match c {
+                    None => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => {
+                        p += 1;
+                        break;
+                    }
+                    Some(b'"') => in_double = true,
+                    Some(b'\'') => in_single = true,
+                    Some(c) => current.push(c),
+                }
+            }
+            p += 1;
+        }
+        if !current.is_empty() {
+            args.push(Bytes::from(current));
+        }
+    }
+}
+
+fn hex(d: u8) -> u8 {
+    match d {
+        b'0'..=b'9' => d - b'0',
+        b'a'..=b'f' => d - b'a' + 10,
+        _ => d - b'A' + 10,
+    }
+}
+
+/// A RESP2 reply.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use disque_embedded::frame::Reply;
+///
+/// let mut out = BytesMut::new();
+/// Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"q")), Reply::Integer(-3)]).encode(&mut out);
+/// assert_eq!(&out[..], b"*2\r\n$1\r\nq\r\n:-3\r\n");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `+text` (line breaks in the text are sent as spaces).
+    Status(Cow<'static, str>),
+    /// `-text`, e.g. `ERR syntax error` (line breaks are sent as spaces).
+    Error(Cow<'static, str>),
+    /// `:n`.
+    Integer(i64),
+    /// `$len` and the bytes.
+    Bulk(Bytes),
+    /// `$-1`.
+    NilBulk,
+    /// `*-1`.
+    NilArray,
+    /// `*len` and the elements.
+    Array(Vec<Reply>),
+}
+
+impl Reply {
+    /// Appends the RESP2 encoding of this reply to `out`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use disque_embedded::frame::Reply;
+    ///
+    /// let mut out = BytesMut::new();
+    /// Reply::Status("PONG".into()).encode(&mut out);
+    /// Reply::NilArray.encode(&mut out);
+    /// assert_eq!(&out[..], b"+PONG\r\n*-1\r\n");
+    /// ```
+    pub fn encode(&self, out: &mut BytesMut) {
+        match self {
+            Reply::Status(text) => encode_line(out, b'+', text),
+            Reply::Error(text) => encode_line(out, b'-', text),
+            Reply::Integer(n) => encode_number(out, b':', *n),
+            Reply::Bulk(body) => {
+                out.reserve(body.len() + 16);
+                encode_number(out, b'$', body.len() as i64);
+                out.put_slice(body);
+                out.put_slice(b"\r\n");
+            }
+            Reply::NilBulk => out.put_slice(b"$-1\r\n"),
+            Reply::NilArray => out.put_slice(b"*-1\r\n"),
+            Reply::Array(items) => {
+                encode_number(out, b'*', items.len() as i64);
+                for item in items {
+                    item.encode(out);
+                }
+            }
+        }
+    }
+}
+
+fn encode_line(out: &mut BytesMut, kind: u8, text: &str) {
+    out.reserve(text.len() + 3);
+    out.put_u8(kind);
+    let bytes = text.as_bytes();
+    if bytes.iter().any(|&b| b == b'\r' || b == b'\n') {
+        out.extend(
+            bytes
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+        );
+    } else {
+        out.put_slice(bytes);
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// `<kind><n>\r\n` without going through `fmt`.
+fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.reserve(24);
+    out.put_u8(kind);
+    if n < 0 {
+        out.put_u8(b'-');
+    }
+    out.put_slice(&digits[i..]);
+    out.put_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &[u8]) -> (Result<Option<Vec<Bytes>>, ParseError>, BytesMut) {
+        let mut buf = BytesMut::from(input);
+        let result = parse_request(&mut buf, &Limits::default());
+        (result, buf)
+    }
+
+    fn args(list: &[&[u8]]) -> Vec<Bytes> {
+        list.iter().map(|a| Bytes::copy_from_slice(a)).collect()
+    }
+
+    fn protocol(text: &str) -> ParseError {
+        ParseError::Protocol(text.to_owned())
+    }
+
+    fn multibulk(list: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", list.len()).into_bytes();
+        for a in list {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// Every strict prefix is incomplete and consumes nothing; the whole
+    /// input parses to `expected` and consumes exactly itself.
+    fn assert_all_cuts(input: &[u8], expected: &[&[u8]]) {
+        for cut in 0..input.len() {
+            let (result, rest) = parse(&input[..cut]);
+            assert_eq!(result, Ok(None), "cut at {cut} of {input:?}");
+            assert_eq!(&rest[..], &input[..cut]);
+        }
+        let (result, rest) = parse(input);
+        assert_eq!(result, Ok(Some(args(expected))), "{input:?}");
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn multibulk_at_every_cut_point() {
+        assert_all_cuts(b"*1\r\n$4\r\nPING\r\n", &[b"PING"]);
+        assert_all_cuts(
+            b"*3\r\n$6\r\nADDJOB\r\n$1\r\nq\r\n$0\r\n\r\n",
+            &[b"ADDJOB", b"q", b""],
+        );
+        let big = vec![b'x'; 70_000];
+        assert_all_cuts(&multibulk(&[b"ADDJOB", &big]), &[b"ADDJOB", &big]);
+    }
+
+    #[test]
+    fn inline_at_every_cut_point() {
+        assert_all_cuts(b"PING\r\n", &[b"PING"]);
+        assert_all_cuts(b"ADDJOB q \"a b\" 0\r\n", &[b"ADDJOB", b"q", b"a b", b"0"]);
+        assert_all_cuts(b"QLEN q\n", &[b"QLEN", b"q"]);
+    }
+
+    #[test]
+    fn binary_bodies_are_kept_intact() {
+        let body: &[u8] = b"\0\r\n*1\r\n$3\r\n\xff\0";
+        let frame = multibulk(&[b"ADDJOB", b"q", body, b"0"]);
+        let (result, rest) = parse(&frame);
+        assert_eq!(result, Ok(Some(args(&[b"ADDJOB", b"q", body, b"0"]))));
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn pipelined_requests_are_taken_one_at_a_time() {
+        let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\nPING\r\n*1\r\n$4\r\nQUIT\r\n"[..]);
+        let limits = Limits::default();
+        for expected in [b"PING", b"PING", b"QUIT"] {
+            let got = parse_request(&mut buf, &limits);
+            assert_eq!(got, Ok(Some(args(&[expected]))));
+        }
+        assert_eq!(parse_request(&mut buf, &limits), Ok(None));
+    }
+
+    #[test]
+    fn empty_requests_are_empty_and_consumed() {
+        for input in [
+            &b"\r\n"[..],
+            b"\n",
+            b"   \t \r\n",
+            b"*0\r\n",
+            b"*-1\r\n",
+            b"\"\"\r\n",
+        ] {
+            let (result, rest) = parse(input);
+            assert_eq!(result, Ok(Some(vec![])), "{input:?}");
+            assert!(rest.is_empty(), "{input:?}");
+        }
+        assert_eq!(parse(b"").0, Ok(None));
+    }
+
+    #[test]
+    fn bad_multibulk_lengths() {
+        let invalid = protocol("ERR Protocol error: invalid multibulk length");
+        for input in [
+            &b"*x\r\n"[..],
+            b"*\r\n",
+            b"*01\r\n",
+            b"*-0\r\n",
+            b"*+1\r\n",
+            b"* 1\r\n",
+            b"*1048577\r\n",
+            b"*99999999999999999999\r\n",
+        ] {
+            assert_eq!(parse(input).0, Err(invalid.clone()), "{input:?}");
+        }
+        assert_eq!(parse(b"*1048576\r\n").0, Ok(None));
+    }
+
+    #[test]
+    fn bad_bulk_lengths() {
+        let invalid = protocol("ERR Protocol error: invalid bulk length");
+        for input in [
+            &b"*1\r\n$-5\r\n"[..],
+            b"*1\r\n$-1\r\n",
+            b"*1\r\n$\r\n",
+            b"*1\r\n$abc\r\n",
+            b"*1\r\n$536870913\r\n",
+            b"*1\r\n$9223372036854775808\r\n",
+            b"*2\r\n$1\r\na\r\n$1x\r\n",
+        ] {
+            assert_eq!(parse(input).0, Err(invalid.clone()), "{input:?}");
+        }
+        // The largest allowed length waits for its bytes without allocating them.
+        let (result, rest) = parse(b"*1\r\n$536870912\r\nabc");
+        assert_eq!(result, Ok(None));
+        assert!(rest.capacity() < 1024);
+    }
+
+    #[test]
+    fn expected_dollar() {
+        assert_eq!(
+            parse(b"*1\r\n:5\r\n").0,
+            Err(protocol("ERR Protocol error: expected '$', got ':'"))
+        );
+        assert_eq!(
+            parse(b"*2\r\n$1\r\na\r\n+x\r\n").0,
+            Err(protocol("ERR Protocol error: expected '$', got '+'"))
+        );
+        // Only once the line is complete, as Disque does.
+        assert_eq!(parse(b"*1\r\n:5").0, Ok(None));
+    }
+
+    #[test]
+    fn header_lines_are_capped() {
+        let limits = Limits {
+            max_inline_len: 16,
+            ..Limits::default()
+        };
+        let mut buf = BytesMut::from(&[b'*'; 17][..]);
+        assert_eq!(
+            parse_request(&mut buf, &limits),
+            Err(protocol("ERR Protocol error: too big mbulk count string"))
+        );
+        let mut buf = BytesMut::from(&b"*1\r\n$11111111111111"[..]);
+        assert_eq!(parse_request(&mut buf, &limits), Ok(None));
+        buf.extend_from_slice(b"1111");
+        assert_eq!(
+            parse_request(&mut buf, &limits),
+            Err(protocol("ERR Protocol error: too big bulk count string"))
+        );
+        let mut buf = BytesMut::from(&[b'a'; 17][..]);
+        assert_eq!(
+            parse_request(&mut buf, &limits),
+            Err(protocol("ERR Protocol error: too big inline request"))
+        );
+        let mut buf = BytesMut::from(&[b'a'; 16][..]);
+        assert_eq!(parse_request(&mut buf, &limits), Ok(None));
+    }
+
+    #[test]
+    fn limits_are_configurable() {
+        let limits = Limits {
+            max_bulk_len: 3,
+            max_multibulk_len: 2,
+            ..Limits::default()
+        };
+        let mut ok = BytesMut::from(&b"*2\r\n$3\r\nabc\r\n$0\r\n\r\n"[..]);
+        assert!(matches!(parse_request(&mut ok, &limits), Ok(Some(_))));
+        let mut long = BytesMut::from(&b"*1\r\n$4\r\nabcd\r\n"[..]);
+        assert_eq!(
+            parse_request(&mut long, &limits),
+            Err(protocol("ERR Protocol error: invalid bulk length"))
+        );
+        let mut many = BytesMut::from(&b"*3\r\n"[..]);
+        assert_eq!(
+            parse_request(&mut many, &limits),
+            Err(protocol("ERR Protocol error: invalid multibulk length"))
+        );
+    }
+
+    #[test]
+    fn bytes_after_cr_and_body_are_skipped_like_disque() {
+        // The count line runs up to the first CR, wherever it is.
+        assert_eq!(
+            parse(b"*1X$4\r\nPING\r\n").0,
+            Err(protocol("ERR Protocol error: invalid multibulk length"))
+        );
+        let (result, rest) = parse(b"*1\rX$4\rYPINGxy+");
+        assert_eq!(result, Ok(Some(args(&[b"PING"]))));
+        assert_eq!(&rest[..], b"+");
+    }
+
+    #[test]
+    fn inline_quotes_and_escapes() {
+        let cases: &[(&[u8], &[&[u8]])] = &[
+            (b"  SET  a   b \r\n", &[b"SET", b"a", b"b"]),
+            (
+                b"a \"x\\ny\\r\\t\\b\\a\\\\\\\"z\"\r\n",
+                &[b"a", b"x\ny\r\t\x08\x07\\\"z"],
+            ),
+            (b"\"\\x41\\x6a\\xZZ\\x4\"\r\n", &[b"AjxZZx4"]),
+            (b"'it\\'s' 'a\\b'\r\n", &[b"it's", b"a\\b"]),
+            (b"ab\"c d\"\r\n", &[b"abc d"]),
+            (b"a \"\" '' b\r\n", &[b"a", b"b"]),
+            (b"a\x0bb c\r\n", &[b"a\x0bb", b"c"]),
+            (b"\x0ba\r\n", &[b"a"]),
+            (b"PING\0ignored\r\n", &[b"PING"]),
+            (b"a\rb\r\n", &[b"a", b"b"]),
+            (b"\"a\"\x0c\r\n", &[b"a"]),
+        ];
+        for (input, expected) in cases {
+            let (result, rest) = parse(input);
+            assert_eq!(
+                result,
+                Ok(Some(args(expected))),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            assert!(rest.is_empty());
+        }
+    }
+
+    #[test]
+    fn unbalanced_quotes() {
+        let unbalanced = protocol("ERR Protocol error: unbalanced quotes in request");
+        for input in [
+            &b"GET \"a\r\n"[..],
+            b"GET 'a\r\n",
+            b"GET \"a\"b\r\n",
+            b"GET 'a'b\r\n",
+            b"GET \"a\\\"\r\n",
+            b"GET \"a\0\"\r\n",
+        ] {
+            assert_eq!(parse(input).0, Err(unbalanced.clone()), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn string2ll_matches_redis() {
+        assert_eq!(string2ll(b"0"), Some(0));
+        assert_eq!(string2ll(b"-1"), Some(-1));
+        assert_eq!(string2ll(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(string2ll(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"-",
+            b"-0",
+            b"00",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+        ] {
+            assert_eq!(string2ll(bad), None, "{bad:?}");
+        }
+    }
+
+    fn encoded(reply: Reply) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        reply.encode(&mut out);
+        out.to_vec()
+    }
+
+    #[test]
+    fn encodes_every_reply_kind() {
+        assert_eq!(encoded(Reply::Status("OK".into())), b"+OK\r\n");
+        assert_eq!(encoded(Reply::Error("ERR a\r\nb".into())), b"-ERR a  b\r\n");
+        assert_eq!(
+            encoded(Reply::Status(String::from("x\ny").into())),
+            b"+x y\r\n"
+        );
+        assert_eq!(encoded(Reply::Integer(0)), b":0\r\n");
+        assert_eq!(encoded(Reply::Integer(42)), b":42\r\n");
+        assert_eq!(
+            encoded(Reply::Integer(i64::MIN)),
+            b":-9223372036854775808\r\n"
+        );
+        assert_eq!(
+            encoded(Reply::Integer(i64::MAX)),
+            b":9223372036854775807\r\n"
+        );
+        assert_eq!(encoded(Reply::Bulk(Bytes::new())), b"$0\r\n\r\n");
+        assert_eq!(
+            encoded(Reply::Bulk(Bytes::from_static(b"a\r\n\0"))),
+            b"$4\r\na\r\n\0\r\n"
+        );
+        assert_eq!(encoded(Reply::NilBulk), b"$-1\r\n");
+        assert_eq!(encoded(Reply::NilArray), b"*-1\r\n");
+        assert_eq!(encoded(Reply::Array(vec![])), b"*0\r\n");
+        assert_eq!(
+            encoded(Reply::Array(vec![
+                Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"q")), Reply::NilBulk]),
+                Reply::Integer(-1),
+            ])),
+            b"*2\r\n*2\r\n$1\r\nq\r\n$-1\r\n:-1\r\n"
+        );
+    }
+}
