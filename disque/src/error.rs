@@ -1,8 +1,21 @@
-//! The one error type of the crate.
+//! The one error type of the crate, [`Error`], and how `redis` errors map onto it.
+
+use std::io;
 
 /// Everything that can go wrong talking to Disque.
 ///
-/// Match on the variants, or use the predicates ([`Error::is_retryable`] …).
+/// Match on the variants, or use the predicates ([`Error::is_retryable`],
+/// [`Error::should_switch_node`], [`Error::is_timeout`],
+/// [`Error::is_connection`]). Server errors keep the server's text, so
+/// `NoReplication` still says whether replication was refused or timed out.
+///
+/// ```
+/// use disque::{Error, JobId};
+///
+/// let err = JobId::parse("nope").unwrap_err();
+/// assert!(matches!(err, Error::BadId(_)));
+/// assert!(!err.is_retryable());
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -28,13 +41,14 @@ pub enum Error {
     /// `-TOOLATE`: half of the job's TTL has elapsed, WORKING is refused.
     #[error("too late to postpone: {0}")]
     TooLate(String),
-    /// Authentication failed or is required (`-NOAUTH`, `-ERR invalid password`).
+    /// Authentication failed or is required (`-NOAUTH`, `-ERR invalid password`,
+    /// a password sent to a server that has none).
     #[error("authentication failed: {0}")]
     Auth(String),
-    /// Options Disque would refuse, caught before anything was sent.
+    /// Options or settings Disque would refuse, caught before anything was sent.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
-    /// Any other error reply of the server (`-ERR …`).
+    /// Any other error reply of the server (`-ERR …`), with its full text.
     #[error("server error: {0}")]
     Server(String),
     /// Connecting or waiting for a reply took longer than allowed.
@@ -43,10 +57,10 @@ pub enum Error {
     /// The connection could not be made or was lost.
     #[error("connection error: {0}")]
     Connection(String),
-    /// An I/O error.
+    /// An I/O error (its text is the [source](std::error::Error::source)).
     #[error("i/o error")]
     Io(#[from] std::io::Error),
-    /// A reply of unexpected shape.
+    /// A reply of unexpected shape (the text says what came).
     #[error("unexpected reply: {0}")]
     Protocol(String),
     /// A payload could not be encoded for a job type.
@@ -62,4 +76,301 @@ pub enum Error {
         /// What was expected and what was found.
         reason: String,
     },
+}
+
+impl Error {
+    /// Whether the same request may succeed if tried again later, unchanged:
+    /// `NoReplication`, `QueueFull`, `Paused`, `Leaving` (on another node),
+    /// `Timeout`, `Connection` and `Io`.
+    ///
+    /// Beware: after a `Timeout` or a lost connection an ADDJOB may have been
+    /// stored anyway, so retrying it can add the job twice.
+    ///
+    /// ```
+    /// use disque::Error;
+    ///
+    /// assert!(Error::Paused("Queue paused in input, try later".into()).is_retryable());
+    /// assert!(!Error::NoJob("Job not known in the context of this node.".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Error::NoReplication(_)
+                | Error::QueueFull(_)
+                | Error::Paused(_)
+                | Error::Leaving(_)
+                | Error::Timeout(_)
+                | Error::Connection(_)
+                | Error::Io(_)
+        )
+    }
+
+    /// Whether another node of the cluster should be used: this one is leaving
+    /// (`Leaving`), cannot be reached (`Connection`, `Io`) or cannot reach enough
+    /// peers to replicate (`NoReplication`).
+    ///
+    /// ```
+    /// use disque::Error;
+    ///
+    /// assert!(Error::Leaving("the node is leaving".into()).should_switch_node());
+    /// assert!(!Error::Paused("Queue paused in input, try later".into()).should_switch_node());
+    /// ```
+    pub fn should_switch_node(&self) -> bool {
+        matches!(
+            self,
+            Error::Leaving(_) | Error::NoReplication(_) | Error::Connection(_) | Error::Io(_)
+        )
+    }
+
+    /// Whether the client gave up waiting (connect or reply timeout). A
+    /// replication timeout reported by the server is a `NoReplication`, not this.
+    ///
+    /// ```
+    /// assert!(disque::Error::Timeout("no reply within 500ms".into()).is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    /// Whether the connection could not be made or was lost (`Connection`, `Io`).
+    ///
+    /// ```
+    /// assert!(disque::Error::Connection("connection refused".into()).is_connection());
+    /// ```
+    pub fn is_connection(&self) -> bool {
+        matches!(self, Error::Connection(_) | Error::Io(_))
+    }
+
+    /// Maps an error of the `redis` crate: server error replies by their code
+    /// (first word), then timeouts, lost or refused connections, other I/O
+    /// errors, authentication and parse failures.
+    pub(crate) fn from_redis(err: redis::RedisError) -> Error {
+        use redis::ErrorKind;
+
+        if let Some(server) = err.clone().into_server_errors() {
+            if let Some((_, first)) = server.first() {
+                return Error::from_server_error(first);
+            }
+        }
+        if err.is_timeout() {
+            return Error::Timeout(err.to_string());
+        }
+        if err.is_connection_refusal() || err.is_connection_dropped() {
+            return Error::Connection(err.to_string());
+        }
+        match err.kind() {
+            ErrorKind::AuthenticationFailed => Error::Auth(err.to_string()),
+            ErrorKind::Parse | ErrorKind::UnexpectedReturnType | ErrorKind::Client => {
+                Error::Protocol(err.to_string())
+            }
+            ErrorKind::InvalidClientConfig => Error::InvalidOptions(err.to_string()),
+            // `redis` does not hand out its inner io::Error: keep its text.
+            ErrorKind::Io => Error::Io(io::Error::other(err.to_string())),
+            _ => Error::Server(err.to_string()),
+        }
+    }
+
+    /// Maps an error reply of the server by its code (the first word).
+    pub(crate) fn from_server_error(err: &redis::ServerError) -> Error {
+        let code = err.code();
+        let detail = err.details().unwrap_or("");
+        let text = || detail.to_owned();
+        match code {
+            "NOREPL" => Error::NoReplication(text()),
+            "MAXLEN" => Error::QueueFull(text()),
+            "PAUSED" => Error::Paused(text()),
+            "LEAVING" => Error::Leaving(text()),
+            "NOJOB" => Error::NoJob(text()),
+            "BADID" => Error::BadId(text()),
+            "TOOLATE" => Error::TooLate(text()),
+            "NOAUTH" | "WRONGPASS" => Error::Auth(text()),
+            "ERR" if is_auth_failure(detail) => Error::Auth(text()),
+            _ if detail.is_empty() => Error::Server(code.to_owned()),
+            _ => Error::Server(format!("{code} {detail}")),
+        }
+    }
+}
+
+/// `-ERR` texts that are about authentication.
+fn is_auth_failure(detail: &str) -> bool {
+    let lower = detail.to_ascii_lowercase();
+    lower.contains("invalid password") || lower.starts_with("client sent auth")
+}
+
+impl From<redis::RedisError> for Error {
+    fn from(err: redis::RedisError) -> Error {
+        Error::from_redis(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// The error `redis` returns for the raw reply `line` (without `-`/CRLF).
+    fn server(line: &str) -> redis::RedisError {
+        redis::parse_redis_value(format!("-{line}\r\n").as_bytes())
+            .unwrap()
+            .extract_error()
+            .unwrap_err()
+    }
+
+    /// A check of a mapped error.
+    type Check = fn(&Error) -> bool;
+
+    #[test]
+    fn each_disque_error_code_maps_to_its_variant_keeping_the_text() {
+        // Texts from shared/protocol/README.md and golden/*.json.
+        let cases: [(&str, Check); 8] = [
+            ("NOREPL Not enough reachable nodes for the requested replication level", |e| matches!(e, Error::NoReplication(t) if t == "Not enough reachable nodes for the requested replication level")),
+            ("MAXLEN Queue is already longer than the specified MAXLEN count", |e| matches!(e, Error::QueueFull(t) if t.starts_with("Queue is already"))),
+            ("PAUSED Queue paused in input, try later", |e| matches!(e, Error::Paused(t) if t == "Queue paused in input, try later")),
+            ("LEAVING Node is leaving the cluster", |e| matches!(e, Error::Leaving(_))),
+            ("NOJOB Job not known in the context of this node.", |e| matches!(e, Error::NoJob(t) if t.ends_with("node."))),
+            ("BADID Invalid Job ID format.", |e| matches!(e, Error::BadId(t) if t == "Invalid Job ID format.")),
+            ("TOOLATE Half of job TTL already elapsed, you are no longer allowed to postpone the next delivery.", |e| matches!(e, Error::TooLate(_))),
+            ("NOAUTH Authentication required.", |e| matches!(e, Error::Auth(_))),
+        ];
+        for (line, check) in cases {
+            let err = Error::from_redis(server(line));
+            assert!(check(&err), "{line:?} -> {err:?}");
+        }
+    }
+
+    #[test]
+    fn auth_texts_under_err_are_auth() {
+        for line in [
+            "ERR invalid password",
+            "ERR Client sent AUTH, but no password is set",
+        ] {
+            assert!(
+                matches!(Error::from_redis(server(line)), Error::Auth(_)),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_errors_are_server_errors_with_the_full_text() {
+        let err = Error::from_redis(server(
+            "ERR The specified DELAY is greater than TTL. Job refused since would never be delivered",
+        ));
+        assert!(
+            matches!(&err, Error::Server(t) if t == "ERR The specified DELAY is greater than TTL. Job refused since would never be delivered"),
+            "{err:?}"
+        );
+        assert!(
+            matches!(Error::from_redis(server("ERR syntax error")), Error::Server(t) if t == "ERR syntax error")
+        );
+        assert!(matches!(Error::from_redis(server("WEIRD")), Error::Server(t) if t == "WEIRD"));
+    }
+
+    #[test]
+    fn io_timeouts_are_timeouts() {
+        // redis' response and connect timeouts are io::ErrorKind::TimedOut.
+        let err = Error::from_redis(io::Error::from(io::ErrorKind::TimedOut).into());
+        assert!(err.is_timeout(), "{err:?}");
+        assert!(err.is_retryable());
+    }
+
+    #[test]
+    fn refused_and_dropped_connections_are_connection_errors() {
+        for kind in [
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::UnexpectedEof,
+        ] {
+            let err = Error::from_redis(io::Error::from(kind).into());
+            assert!(matches!(err, Error::Connection(_)), "{kind:?} -> {err:?}");
+            assert!(err.is_connection() && err.should_switch_node() && err.is_retryable());
+        }
+        // The multiplexed connection's "driver gone" error is a general Io error.
+        let err = Error::from_redis(
+            (
+                redis::ErrorKind::Io,
+                "Multiplexed connection driver unexpectedly terminated",
+            )
+                .into(),
+        );
+        assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    }
+
+    #[test]
+    fn other_io_errors_keep_their_text() {
+        let err = Error::from_redis(io::Error::from(io::ErrorKind::PermissionDenied).into());
+        match &err {
+            Error::Io(e) => assert_eq!(e.to_string(), "permission denied"),
+            other => panic!("{other:?}"),
+        }
+        assert!(err.is_connection());
+    }
+
+    #[test]
+    fn client_side_failures_map_to_auth_protocol_and_options() {
+        let auth = redis::RedisError::from((
+            redis::ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
+        assert!(matches!(Error::from_redis(auth), Error::Auth(_)));
+        let parse = redis::RedisError::from((redis::ErrorKind::Parse, "bad frame"));
+        assert!(matches!(Error::from_redis(parse), Error::Protocol(_)));
+        let ty = redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "not an int"));
+        assert!(matches!(Error::from_redis(ty), Error::Protocol(_)));
+        let cfg = redis::RedisError::from((redis::ErrorKind::InvalidClientConfig, "bad url"));
+        assert!(matches!(Error::from_redis(cfg), Error::InvalidOptions(_)));
+    }
+
+    #[test]
+    fn predicates_classify_every_variant() {
+        let s = || String::from("x");
+        let all = [
+            (Error::NoReplication(s()), true, true, false, false),
+            (Error::QueueFull(s()), true, false, false, false),
+            (Error::Paused(s()), true, false, false, false),
+            (Error::Leaving(s()), true, true, false, false),
+            (Error::NoJob(s()), false, false, false, false),
+            (Error::BadId(s()), false, false, false, false),
+            (Error::TooLate(s()), false, false, false, false),
+            (Error::Auth(s()), false, false, false, false),
+            (Error::InvalidOptions(s()), false, false, false, false),
+            (Error::Server(s()), false, false, false, false),
+            (Error::Timeout(s()), true, false, true, false),
+            (Error::Connection(s()), true, true, false, true),
+            (Error::Io(io::Error::other("x")), true, true, false, true),
+            (Error::Protocol(s()), false, false, false, false),
+            (Error::Encode(s()), false, false, false, false),
+            (
+                Error::Decode {
+                    id: s(),
+                    queue: s(),
+                    reason: s(),
+                },
+                false,
+                false,
+                false,
+                false,
+            ),
+        ];
+        for (err, retry, switch, timeout, conn) in all {
+            assert_eq!(err.is_retryable(), retry, "{err:?}");
+            assert_eq!(err.should_switch_node(), switch, "{err:?}");
+            assert_eq!(err.is_timeout(), timeout, "{err:?}");
+            assert_eq!(err.is_connection(), conn, "{err:?}");
+        }
+    }
+
+    #[test]
+    fn display_does_not_repeat_the_source() {
+        let err = Error::Io(io::Error::other("disk on fire"));
+        assert_eq!(err.to_string(), "i/o error");
+        assert_eq!(err.source().unwrap().to_string(), "disk on fire");
+        let err = Error::from_redis(server("PAUSED Queue paused in input, try later"));
+        assert_eq!(
+            err.to_string(),
+            "queue is paused: Queue paused in input, try later"
+        );
+        assert!(err.source().is_none());
+    }
 }
