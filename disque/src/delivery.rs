@@ -1,13 +1,33 @@
-//! A job handed to a consumer. (STUB: owned by the client engineer; to be completed.)
+//! A job handed to a consumer, which it must acknowledge or give back.
 
-use crate::{id::JobId, job::Job, Error};
+use std::ops::Deref;
+use std::time::Duration;
 
-/// A job taken from a queue: it must be acknowledged (`ack`) or given back (`nack`).
+use crate::{id::JobId, job::Job, Client, Error};
+
+/// A job taken from a queue: acknowledge it ([`ack`](Delivery::ack)) once
+/// done, or give it back ([`nack`](Delivery::nack)). Dropped without either,
+/// Disque delivers it again after its retry time.
 ///
-/// `Delivery<Vec<u8>>` is the raw (untyped) form; `Delivery<J>` for a `J: Job` holds
-/// the decoded value.
+/// `Delivery<Vec<u8>>` is the raw (untyped) form returned by
+/// [`Client::get`]; `Delivery<J>` for a `J: Job` holds the decoded value
+/// and dereferences to it.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+/// # let node = disque_embedded::Node::start_ephemeral().await?;
+/// # let client = disque::Client::connect(node.addr()).await?;
+/// client.add(b"resize 42".as_slice(), "images").await?;
+/// let job = client.get(&["images"]).await?.expect("queued above");
+/// assert_eq!(job.queue(), "images");
+/// assert_eq!(&job[..], b"resize 42"); // Deref to the body
+/// assert_eq!(job.nacks(), 0);
+/// job.ack().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Delivery<T = Vec<u8>> {
+    client: Client,
     id: JobId,
     queue: String,
     nacks: u64,
@@ -15,40 +35,238 @@ pub struct Delivery<T = Vec<u8>> {
     value: T,
 }
 
-impl<T> Delivery<T> {
-    /// The job's id.
-    pub fn id(&self) -> &JobId {
-        &self.id
-    }
-    /// The queue it was taken from.
-    pub fn queue(&self) -> &str {
-        &self.queue
-    }
-    /// How many times it was NACKed.
-    pub fn nacks(&self) -> u64 {
-        self.nacks
-    }
-    /// How many times it was delivered again after its retry time.
-    pub fn additional_deliveries(&self) -> u64 {
-        self.additional_deliveries
-    }
-    /// The payload.
-    pub fn value(&self) -> &T {
-        &self.value
-    }
-}
-
 impl Delivery<Vec<u8>> {
-    /// Decodes the raw body as a `J`. On failure the job is left as it is (active):
-    /// Disque delivers it again after its retry time.
+    /// A raw delivery of `body`, acknowledged through `client`.
+    pub(crate) fn new(
+        client: Client,
+        id: JobId,
+        queue: String,
+        body: Vec<u8>,
+        nacks: u64,
+        additional_deliveries: u64,
+    ) -> Self {
+        Delivery {
+            client,
+            id,
+            queue,
+            nacks,
+            additional_deliveries,
+            value: body,
+        }
+    }
+
+    /// Decodes the raw body as a `J`.
+    ///
+    /// On failure the job is left as it is (active, neither acked nor
+    /// nacked): Disque delivers it again after its retry time, so a consumer
+    /// of the right type can still take it. The error is
+    /// [`Error::Decode`], naming the job id and queue.
+    ///
+    /// ```
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize, disque::Job)]
+    /// #[job(queue = "decode-doc")]
+    /// struct Ping { n: u32 }
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.enqueue(&Ping { n: 7 }).await?;
+    /// let raw = client.get(&["decode-doc"]).await?.expect("queued above");
+    /// let typed = raw.decode::<Ping>()?;
+    /// assert_eq!(typed.n, 7);
+    /// typed.ack().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn decode<J: Job>(self) -> Result<Delivery<J>, Error> {
         let value = crate::job::decode_payload::<J>(self.id.as_str(), &self.queue, &self.value)?;
         Ok(Delivery {
+            client: self.client,
             id: self.id,
             queue: self.queue,
             nacks: self.nacks,
             additional_deliveries: self.additional_deliveries,
             value,
         })
+    }
+
+    /// The raw body.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"\x00\r\n".as_slice(), "bytes").await?;
+    /// let job = client.get(&["bytes"]).await?.expect("queued above");
+    /// assert_eq!(job.body(), b"\x00\r\n");
+    /// # Ok(()) }
+    /// ```
+    pub fn body(&self) -> &[u8] {
+        &self.value
+    }
+}
+
+impl<T> Delivery<T> {
+    /// The job's id.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"x".as_slice(), "ids").await?;
+    /// assert_eq!(client.get(&["ids"]).await?.expect("queued").id(), &id);
+    /// # Ok(()) }
+    /// ```
+    pub fn id(&self) -> &JobId {
+        &self.id
+    }
+
+    /// The queue it was taken from.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "low").await?;
+    /// let job = client.get(&["high", "low"]).await?.expect("queued");
+    /// assert_eq!(job.queue(), "low");
+    /// # Ok(()) }
+    /// ```
+    pub fn queue(&self) -> &str {
+        &self.queue
+    }
+
+    /// How many times it was given back with NACK.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "flaky").await?;
+    /// client.get(&["flaky"]).await?.expect("queued").nack().await?;
+    /// assert_eq!(client.get(&["flaky"]).await?.expect("nacked").nacks(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn nacks(&self) -> u64 {
+        self.nacks
+    }
+
+    /// How many times it was delivered again because its retry time passed
+    /// without an acknowledgement.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "fresh").await?;
+    /// assert_eq!(client.get(&["fresh"]).await?.expect("queued").additional_deliveries(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn additional_deliveries(&self) -> u64 {
+        self.additional_deliveries
+    }
+
+    /// The payload (also reachable through `Deref`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "values").await?;
+    /// assert_eq!(client.get(&["values"]).await?.expect("queued").value(), b"x");
+    /// # Ok(()) }
+    /// ```
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// The payload, leaving the job unacknowledged (it comes back after its
+    /// retry time unless acked through [`Client::ack`] with its id).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "inner").await?;
+    /// let job = client.get(&["inner"]).await?.expect("queued");
+    /// let id = job.id().clone();
+    /// let body: Vec<u8> = job.into_inner();
+    /// assert_eq!(body, b"x");
+    /// client.ack([&id]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// Acknowledges the job (`ACKJOB`): done, Disque forgets it.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"x".as_slice(), "done").await?;
+    /// client.get(&["done"]).await?.expect("queued").ack().await?;
+    /// assert!(client.show(&id).await?.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn ack(self) -> Result<(), Error> {
+        self.client.ack([&self.id]).await.map(drop)
+    }
+
+    /// Gives the job back (`NACK`): queued again at once, its nack count + 1.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "again").await?;
+    /// client.get(&["again"]).await?.expect("queued").nack().await?;
+    /// assert_eq!(client.len("again").await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn nack(self) -> Result<(), Error> {
+        self.client.nack([&self.id]).await.map(drop)
+    }
+
+    /// Tells Disque the job is still being worked on (`WORKING`): its next
+    /// delivery is postponed by the returned duration. Refused with
+    /// [`Error::TooLate`] once half the job's TTL has passed.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// # use std::time::Duration;
+    /// client.retry(Duration::from_secs(60)).add(b"x".as_slice(), "long").await?;
+    /// let job = client.get(&["long"]).await?.expect("queued");
+    /// assert_eq!(job.working().await?, Duration::from_secs(60));
+    /// # Ok(()) }
+    /// ```
+    pub async fn working(&self) -> Result<Duration, Error> {
+        self.client.working(&self.id).await
+    }
+
+    /// The client this delivery acknowledges through.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"x".as_slice(), "c").await?;
+    /// let job = client.get(&["c"]).await?.expect("queued");
+    /// job.client().ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl<T> Deref for Delivery<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
     }
 }

@@ -1,0 +1,72 @@
+//! Commands taking any number of job ids (ACKJOB, FASTACK, NACK, ENQUEUE, DEQUEUE, DELJOB).
+
+use std::borrow::Borrow;
+
+use redis::Value;
+
+use super::Client;
+use crate::{Error, JobId};
+
+/// Builds `name id1 id2 …` (ids already validated by [`JobId`]).
+pub(crate) fn multi_id_cmd<I>(name: &str, ids: I) -> redis::Cmd
+where
+    I: IntoIterator,
+    I::Item: Borrow<JobId>,
+{
+    let mut cmd = redis::cmd(name);
+    for id in ids {
+        cmd.arg(id.borrow().as_str());
+    }
+    cmd
+}
+
+/// Reads an integer reply.
+pub(crate) fn int_reply(name: &str, v: Value) -> Result<u64, Error> {
+    match v {
+        Value::Int(n) if n >= 0 => Ok(n as u64),
+        other => Err(Error::Protocol(format!(
+            "{name}: expected a non-negative integer, got {other:?}"
+        ))),
+    }
+}
+
+impl Client {
+    /// Sends `name` with every id of `ids` in one command; returns the count Disque replies.
+    pub(crate) async fn multi_id<I>(&self, name: &str, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        let cmd = multi_id_cmd(name, ids);
+        let reply = self.conns().run(&cmd, std::time::Duration::ZERO).await?;
+        int_reply(name, reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_command_for_all_ids() {
+        let a = JobId::parse("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1").unwrap();
+        let b = JobId::parse("D-dcb833cf-9YL1NT17e9+wsA/09NqxscQI-05a1").unwrap();
+        let packed = multi_id_cmd("ACKJOB", [&a, &b]).get_packed_command();
+        let text = String::from_utf8(packed).unwrap();
+        assert!(text.starts_with("*3\r\n$6\r\nACKJOB\r\n"), "{text}");
+        assert!(text.contains(a.as_str()) && text.contains(b.as_str()));
+    }
+
+    #[test]
+    fn int_reply_refuses_other_shapes() {
+        assert_eq!(int_reply("QLEN", Value::Int(3)).unwrap(), 3);
+        assert!(matches!(
+            int_reply("QLEN", Value::Nil),
+            Err(Error::Protocol(_))
+        ));
+        assert!(matches!(
+            int_reply("QLEN", Value::Int(-1)),
+            Err(Error::Protocol(_))
+        ));
+    }
+}

@@ -1,0 +1,243 @@
+//! The async client: a cheap-to-clone handle to one Disque (or a cluster).
+//!
+//! Non-blocking commands of every clone share one multiplexed connection;
+//! each blocking `GETJOB` borrows a dedicated connection from a small pool.
+
+mod addrs;
+mod args;
+mod conn;
+mod ids;
+mod op;
+mod raw;
+mod typed;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use addrs::{ToAddrs, DEFAULT_PORT};
+pub use op::Op;
+
+use crate::{Error, JobOptions};
+use conn::{ConnConfig, Connections};
+
+/// A handle to Disque. Clones share the connections; it is `Send + Sync`.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+/// # let node = disque_embedded::Node::start_ephemeral().await?;
+/// # let addr = node.addr().to_string();
+/// let client = disque::Client::connect(addr.as_str()).await?;
+/// let id = client.add(b"hello".as_slice(), "greetings").await?;
+/// let job = client.get(&["greetings"]).await?.expect("a job is queued");
+/// assert_eq!(job.id(), &id);
+/// job.ack().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conns: Connections,
+    defaults: JobOptions,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("node", &self.inner.conns.current_node())
+            .field("defaults", &self.inner.defaults)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Connects with default settings to the first of `addrs` that answers
+    /// (`"host:port"`, `"a:7711,b:7711"`, `&["a:7711", "b:7711"]`, `Vec<String>`…);
+    /// the others are kept for reconnecting.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let addr = node.addr().to_string();
+    /// // The first address refuses connections; the second answers.
+    /// let client = disque::Client::connect(["127.0.0.1:1", addr.as_str()]).await?;
+    /// client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(addrs: impl ToAddrs) -> Result<Client, Error> {
+        Client::builder().connect(addrs).await
+    }
+
+    /// A builder for connect timeout, password, default options and pool size.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let addr = node.addr().to_string();
+    /// let client = disque::Client::builder()
+    ///     .connect_timeout(Duration::from_secs(2))
+    ///     .defaults(disque::JobOptions::new().retry(Duration::from_secs(30)))
+    ///     .blocking_connections(4)
+    ///     .connect(addr.as_str())
+    ///     .await?;
+    /// # client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The options applied to every call of this client (set with
+    /// [`ClientBuilder::defaults`]).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// assert_eq!(client.defaults(), &disque::JobOptions::new());
+    /// # Ok(()) }
+    /// ```
+    pub fn defaults(&self) -> &JobOptions {
+        &self.inner.defaults
+    }
+
+    /// The node the shared connection currently goes to (`host:port`).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let client = disque::Client::connect(node.addr()).await?;
+    /// assert_eq!(client.node(), node.addr().to_string());
+    /// # Ok(()) }
+    /// ```
+    pub fn node(&self) -> String {
+        self.inner.conns.current_node()
+    }
+
+    pub(crate) fn conns(&self) -> &Connections {
+        &self.inner.conns
+    }
+}
+
+/// Settings of a [`Client`], made with [`Client::builder`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    connect_timeout: Duration,
+    response_timeout: Duration,
+    password: Option<String>,
+    defaults: JobOptions,
+    blocking: usize,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(30),
+            password: None,
+            defaults: JobOptions::new(),
+            blocking: 8,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// How long connecting to one node may take (default 5 s).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = disque::Client::builder().connect_timeout(Duration::from_millis(500));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a non-blocking command may wait for its reply (default 30 s;
+    /// an `ADDJOB` waiting for replication gets its own timeout on top).
+    /// Blocking `GETJOB`s wait for their own `TIMEOUT` instead.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = disque::Client::builder().response_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    /// Sends `AUTH password` on every new connection.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let config = disque_embedded::Config {
+    /// #     addr: ([127, 0, 0, 1], 0).into(),
+    /// #     requirepass: Some("secret".into()),
+    /// #     ..Default::default()
+    /// # };
+    /// # let node = disque_embedded::Node::start(config).await?;
+    /// let client = disque::Client::builder()
+    ///     .password("secret")
+    ///     .connect(node.addr())
+    ///     .await?;
+    /// client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn password(mut self, password: impl Into<String>) -> Self {
+        self.password = Some(password.into());
+        self
+    }
+
+    /// Options applied to every call of the client, under those of a job type
+    /// and those given for one call.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = disque::Client::builder()
+    ///     .defaults(disque::JobOptions::new().ttl(Duration::from_secs(3600)));
+    /// ```
+    pub fn defaults(mut self, defaults: JobOptions) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    /// How many dedicated connections blocking `GETJOB`s may use at once
+    /// (default 8, at least 1); more concurrent consumers wait their turn.
+    ///
+    /// ```
+    /// let b = disque::Client::builder().blocking_connections(16);
+    /// ```
+    pub fn blocking_connections(mut self, n: usize) -> Self {
+        self.blocking = n.max(1);
+        self
+    }
+
+    /// Connects to the first of `addrs` that answers.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let client = disque::Client::builder().connect(node.addr()).await?;
+    /// # client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(self, addrs: impl ToAddrs) -> Result<Client, Error> {
+        let nodes = addrs::parse_all(&addrs)?;
+        let config = ConnConfig {
+            nodes,
+            connect_timeout: self.connect_timeout,
+            response_timeout: self.response_timeout,
+            password: self.password,
+        };
+        let conns = Connections::connect(config, self.blocking).await?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                conns,
+                defaults: self.defaults,
+            }),
+        })
+    }
+}

@@ -1,0 +1,364 @@
+//! The raw (untyped) API: bytes in, bytes out, one method per Disque command.
+
+use std::borrow::Borrow;
+use std::time::Duration;
+
+use redis::Value;
+
+use super::args;
+use super::ids::int_reply;
+use super::Client;
+use crate::{Delivery, Error, JobId, JobOptions};
+
+impl Client {
+    /// `ADDJOB queue body` with the client's default options; returns the new job's id.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"payload".as_slice(), "raw").await?;
+    /// assert_eq!(id.as_str().len(), 40);
+    /// # Ok(()) }
+    /// ```
+    pub async fn add(&self, body: impl AsRef<[u8]>, queue: &str) -> Result<JobId, Error> {
+        self.add_with(body, queue, JobOptions::new()).await
+    }
+
+    /// `ADDJOB` with `options` set over the client's defaults for this call only.
+    /// Options Disque would refuse are refused before anything is sent
+    /// ([`Error::InvalidOptions`]).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let opts = disque::JobOptions::new().ttl(Duration::from_secs(60)).maxlen(10);
+    /// let id = client.add_with(b"x".as_slice(), "raw-with", opts).await?;
+    /// let info = client.show(&id).await?.expect("just added");
+    /// assert_eq!(info.queue.as_deref(), Some("raw-with"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_with(
+        &self,
+        body: impl AsRef<[u8]>,
+        queue: &str,
+        options: JobOptions,
+    ) -> Result<JobId, Error> {
+        let opts = options.merged_over(self.defaults());
+        let (cmd, extra) = args::addjob(queue, body.as_ref(), &opts)?;
+        let reply = self.conns().run(&cmd, extra).await?;
+        args::job_id_reply(reply)
+    }
+
+    /// Adds several jobs in one write (pipelined `ADDJOB`s), with the
+    /// client's defaults under `options`. One result per body, in order.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let bodies = [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()];
+    /// let ids = client.add_many(&bodies, "batch", disque::JobOptions::new()).await?;
+    /// assert!(ids.iter().all(|r| r.is_ok()));
+    /// assert_eq!(client.len("batch").await?, 3);
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_many<B: AsRef<[u8]>>(
+        &self,
+        bodies: &[B],
+        queue: &str,
+        options: JobOptions,
+    ) -> Result<Vec<Result<JobId, Error>>, Error> {
+        let opts = options.merged_over(self.defaults());
+        let mut pipe = redis::pipe();
+        let mut extra = Duration::ZERO;
+        for body in bodies {
+            let (cmd, e) = args::addjob(queue, body.as_ref(), &opts)?;
+            pipe.add_command(cmd);
+            extra = e;
+        }
+        let replies = self.conns().run_pipeline(pipe, extra).await?;
+        Ok(replies
+            .into_iter()
+            .map(|r| r.and_then(args::job_id_reply))
+            .collect())
+    }
+
+    /// `GETJOB … FROM queues…`: the first job available, from the queues in
+    /// priority order (left first). Blocks until one arrives, or for the
+    /// client's default GETJOB timeout if set; `None` when that timeout
+    /// passes (never an error).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"low".as_slice(), "q-low").await?;
+    /// client.add(b"high".as_slice(), "q-high").await?;
+    /// let job = client.get(&["q-high", "q-low"]).await?.expect("two queued");
+    /// assert_eq!(job.body(), b"high");
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, queues: &[&str]) -> Result<Option<Delivery>, Error> {
+        self.get_with(queues, JobOptions::new()).await
+    }
+
+    /// [`get`](Client::get) with `options` (GETJOB `timeout`, `nohang`) over the client's defaults.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let none = client
+    ///     .get_with(&["empty"], disque::JobOptions::new().nohang(true))
+    ///     .await?;
+    /// assert!(none.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_with(
+        &self,
+        queues: &[&str],
+        options: JobOptions,
+    ) -> Result<Option<Delivery>, Error> {
+        let mut jobs = self.getjob(queues, options.count(1)).await?;
+        Ok(jobs.pop())
+    }
+
+    /// Up to `count` jobs in one `GETJOB COUNT` (round-robin over the queues,
+    /// left first). Empty when the GETJOB timeout passes. A blocked GETJOB
+    /// is served the first job that arrives only; use `nohang` to take what
+    /// is there.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// for b in [b"1", b"2", b"3"] {
+    ///     client.add(b.as_slice(), "many").await?;
+    /// }
+    /// let jobs = client.get_many(&["many"], 10).await?;
+    /// assert_eq!(jobs.len(), 3);
+    /// client.ack(jobs.iter().map(|j| j.id())).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_many(&self, queues: &[&str], count: u32) -> Result<Vec<Delivery>, Error> {
+        self.get_many_with(queues, count, JobOptions::new()).await
+    }
+
+    /// [`get_many`](Client::get_many) with `options` over the client's defaults.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let jobs = client
+    ///     .get_many_with(&["nothing-here"], 5, disque::JobOptions::new().nohang(true))
+    ///     .await?;
+    /// assert!(jobs.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_many_with(
+        &self,
+        queues: &[&str],
+        count: u32,
+        options: JobOptions,
+    ) -> Result<Vec<Delivery>, Error> {
+        self.getjob(queues, options.count(count)).await
+    }
+
+    /// One GETJOB (always WITHCOUNTERS): NOHANG ones on the shared
+    /// connection, blocking ones on a dedicated connection.
+    pub(crate) async fn getjob(
+        &self,
+        queues: &[&str],
+        options: JobOptions,
+    ) -> Result<Vec<Delivery>, Error> {
+        let opts = options.merged_over(self.defaults());
+        let get = args::getjob(queues, &opts)?;
+        let reply = if get.nohang {
+            self.conns().run(&get.cmd, Duration::ZERO).await?
+        } else {
+            let limit = get
+                .timeout
+                .map(|t| t.saturating_add(self.conns().response_timeout()));
+            self.conns().dedicated().await?.run(&get.cmd, limit).await?
+        };
+        args::deliveries(self, reply)
+    }
+
+    /// `ACKJOB id…`: the jobs are done; returns how many were known.
+    /// All ids go in one command.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let a = client.add(b"a".as_slice(), "acks").await?;
+    /// let b = client.add(b"b".as_slice(), "acks").await?;
+    /// assert_eq!(client.ack([&a, &b]).await?, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn ack<I>(&self, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        self.multi_id("ACKJOB", ids).await
+    }
+
+    /// `FASTACK id…`: acknowledges without the cluster-wide handshake of ACKJOB.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"a".as_slice(), "fast").await?;
+    /// assert_eq!(client.fast_ack([&id]).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn fast_ack<I>(&self, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        self.multi_id("FASTACK", ids).await
+    }
+
+    /// `NACK id…`: gives the jobs back, queued again at once (nacks + 1).
+    /// Returns how many were re-queued.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"a".as_slice(), "nacks").await?;
+    /// let job = client.get(&["nacks"]).await?.expect("queued");
+    /// assert_eq!(client.nack([job.id()]).await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn nack<I>(&self, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        self.multi_id("NACK", ids).await
+    }
+
+    /// `ENQUEUE id…`: puts jobs back in their queue (if not queued already).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"a".as_slice(), "enq").await?;
+    /// client.dequeue([&id]).await?;
+    /// assert_eq!(client.enqueue_ids([&id]).await?, 1);
+    /// assert_eq!(client.len("enq").await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub async fn enqueue_ids<I>(&self, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        self.multi_id("ENQUEUE", ids).await
+    }
+
+    /// `DEQUEUE id…`: takes jobs out of their queue without delivering them.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"a".as_slice(), "deq").await?;
+    /// assert_eq!(client.dequeue([&id]).await?, 1);
+    /// assert_eq!(client.len("deq").await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn dequeue<I>(&self, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        self.multi_id("DEQUEUE", ids).await
+    }
+
+    /// `DELJOB id…`: deletes jobs from this node, whatever their state.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"a".as_slice(), "del").await?;
+    /// assert_eq!(client.del_job([&id]).await?, 1);
+    /// assert!(client.show(&id).await?.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn del_job<I>(&self, ids: I) -> Result<u64, Error>
+    where
+        I: IntoIterator,
+        I::Item: Borrow<JobId>,
+    {
+        self.multi_id("DELJOB", ids).await
+    }
+
+    /// `WORKING id`: postpones the job's next delivery; returns by how much.
+    /// [`Error::TooLate`] once half the job's TTL has passed.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.retry(Duration::from_secs(30)).add(b"a".as_slice(), "work").await?;
+    /// assert_eq!(client.working(&id).await?, Duration::from_secs(30));
+    /// # Ok(()) }
+    /// ```
+    pub async fn working(&self, id: &JobId) -> Result<Duration, Error> {
+        let mut cmd = redis::cmd("WORKING");
+        cmd.arg(id.as_str());
+        let reply = self.conns().run(&cmd, Duration::ZERO).await?;
+        int_reply("WORKING", reply).map(Duration::from_secs)
+    }
+
+    /// `QLEN queue`: how many jobs are queued (not active, not delayed).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// assert_eq!(client.len("no-such-queue").await?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub async fn len(&self, queue: &str) -> Result<u64, Error> {
+        let mut cmd = redis::cmd("QLEN");
+        cmd.arg(queue);
+        let reply = self.conns().run(&cmd, Duration::ZERO).await?;
+        int_reply("QLEN", reply)
+    }
+
+    /// `PING`: checks that the node answers.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ping(&self) -> Result<(), Error> {
+        match self
+            .conns()
+            .run(&redis::cmd("PING"), Duration::ZERO)
+            .await?
+        {
+            Value::SimpleString(s) if s == "PONG" => Ok(()),
+            other => Err(Error::Protocol(format!(
+                "PING: expected PONG, got {other:?}"
+            ))),
+        }
+    }
+}
