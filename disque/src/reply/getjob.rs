@@ -1,0 +1,227 @@
+//! GETJOB and QPEEK: [`ReceivedJob`] entries `[queue, id, body, counters…]`.
+
+use redis::Value;
+
+use super::{array, bytes, parse_job_id, text, unexpected, unsigned};
+use crate::{Error, JobId};
+
+/// One job of a GETJOB (or QPEEK) reply.
+///
+/// ```
+/// use redis::Value;
+/// let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+/// let reply = Value::Array(vec![Value::Array(vec![
+///     b("emails"), b("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1"), b("hi"),
+///     b("nacks"), Value::Int(1), b("additional-deliveries"), Value::Int(0),
+/// ])]);
+/// let jobs = disque::reply::parse_getjob(reply)?;
+/// assert_eq!(jobs[0].queue, "emails");
+/// assert_eq!(jobs[0].body, b"hi");
+/// assert_eq!(jobs[0].nacks, Some(1));
+/// # Ok::<(), disque::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReceivedJob {
+    /// The queue it came from.
+    pub queue: String,
+    /// Its id.
+    pub id: JobId,
+    /// Its body.
+    pub body: Vec<u8>,
+    /// How many times it was NACKed (only with WITHCOUNTERS).
+    pub nacks: Option<u64>,
+    /// How many times it was delivered again (only with WITHCOUNTERS).
+    pub additional_deliveries: Option<u64>,
+}
+
+/// Parses a GETJOB reply, with or without WITHCOUNTERS; a null reply (timeout
+/// or NOHANG with nothing to take) is an empty list.
+///
+/// ```
+/// assert!(disque::reply::parse_getjob(redis::Value::Nil)?.is_empty());
+/// # Ok::<(), disque::Error>(())
+/// ```
+pub fn parse_getjob(value: Value) -> Result<Vec<ReceivedJob>, Error> {
+    entries(value, "GETJOB")
+}
+
+/// Parses a QPEEK reply: the same `[queue, id, body]` entries as GETJOB,
+/// without counters (`nacks` and `additional_deliveries` are `None`).
+///
+/// ```
+/// use redis::Value;
+/// assert!(disque::reply::parse_qpeek(Value::Array(vec![]))?.is_empty());
+/// # Ok::<(), disque::Error>(())
+/// ```
+pub fn parse_qpeek(value: Value) -> Result<Vec<ReceivedJob>, Error> {
+    entries(value, "QPEEK")
+}
+
+/// The entries of a GETJOB/QPEEK reply (nil: none).
+fn entries(value: Value, what: &str) -> Result<Vec<ReceivedJob>, Error> {
+    if value == Value::Nil {
+        return Ok(Vec::new());
+    }
+    array(value, &format!("{what} reply (an array of jobs)"))?
+        .into_iter()
+        .map(|entry| ReceivedJob::from_value(entry, what))
+        .collect()
+}
+
+impl ReceivedJob {
+    /// Parses `[queue, id, body]` followed by counter pairs, read by name.
+    fn from_value(value: Value, what: &str) -> Result<ReceivedJob, Error> {
+        let mut it = array(value, &format!("{what} job entry"))?.into_iter();
+        let (Some(queue), Some(id), Some(body)) = (it.next(), it.next(), it.next()) else {
+            return Err(Error::Protocol(format!(
+                "{what}: a job entry needs [queue, id, body]"
+            )));
+        };
+        let mut job = ReceivedJob {
+            queue: text(queue, &format!("{what} queue"))?,
+            id: parse_job_id(id)?,
+            body: bytes(body, &format!("{what} body"))?,
+            nacks: None,
+            additional_deliveries: None,
+        };
+        loop {
+            match (it.next(), it.next()) {
+                (None, _) => return Ok(job),
+                (Some(key), Some(count)) => {
+                    let key = text(key, &format!("{what} counter name"))?;
+                    let n = unsigned(count, &format!("{what} {key}"))?;
+                    match key.as_str() {
+                        "nacks" => job.nacks = Some(n),
+                        "additional-deliveries" => job.additional_deliveries = Some(n),
+                        _ => {} // a counter a newer Disque may add
+                    }
+                }
+                (Some(key), None) => {
+                    return Err(unexpected(&format!("{what} counter with a value"), &key))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_values::*;
+    use super::*;
+
+    const J1: &str = "D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1";
+    const J2: &str = "D-dcb833cf-9ZL1NT17e9+wsA/09NqxscQI-05a1";
+
+    #[test]
+    fn parses_the_golden_getjob_with_counters() {
+        // golden/getjob_withcounters.json, second GETJOB (COUNT 2).
+        let reply = arr(vec![
+            arr(vec![
+                bulk("getjob_withcounters"),
+                bulk(J1),
+                bulk("a"),
+                bulk("nacks"),
+                int(1),
+                bulk("additional-deliveries"),
+                int(0),
+            ]),
+            arr(vec![
+                bulk("getjob_withcounters"),
+                bulk(J2),
+                bulk("b"),
+                bulk("nacks"),
+                int(0),
+                bulk("additional-deliveries"),
+                int(0),
+            ]),
+        ]);
+        let jobs = parse_getjob(reply).unwrap();
+        assert_eq!(jobs.len(), 2);
+        assert_eq!(jobs[0].queue, "getjob_withcounters");
+        assert_eq!(jobs[0].id.as_str(), J1);
+        assert_eq!(jobs[0].body, b"a");
+        assert_eq!(
+            (jobs[0].nacks, jobs[0].additional_deliveries),
+            (Some(1), Some(0))
+        );
+        assert_eq!(jobs[1].id.as_str(), J2);
+        assert_eq!(jobs[1].nacks, Some(0));
+    }
+
+    #[test]
+    fn parses_getjob_without_counters() {
+        // golden/qstat_fields.json: GETJOB FROM q.
+        let reply = arr(vec![arr(vec![bulk("qstat_fields"), bulk(J1), bulk("a")])]);
+        let jobs = parse_getjob(reply).unwrap();
+        assert_eq!(jobs[0].body, b"a");
+        assert_eq!((jobs[0].nacks, jobs[0].additional_deliveries), (None, None));
+    }
+
+    #[test]
+    fn null_and_empty_replies_are_no_jobs() {
+        // golden/getjob_nohang_empty.json (*-1) and qpeek.json (*0).
+        assert!(parse_getjob(Value::Nil).unwrap().is_empty());
+        assert!(parse_qpeek(arr(vec![])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bodies_are_binary_and_counters_read_by_name() {
+        let body = vec![0u8, 159, 146, 150, 255];
+        let reply = arr(vec![arr(vec![
+            bulk("q"),
+            bulk(J1),
+            Value::BulkString(body.clone()),
+            bulk("additional-deliveries"),
+            int(2),
+            bulk("future"),
+            int(9),
+            bulk("nacks"),
+            int(3),
+        ])]);
+        let job = parse_getjob(reply).unwrap().remove(0);
+        assert_eq!(job.body, body);
+        assert_eq!((job.nacks, job.additional_deliveries), (Some(3), Some(2)));
+    }
+
+    #[test]
+    fn parses_the_golden_qpeek() {
+        // golden/qpeek.json: QPEEK q -2 (newest first).
+        let reply = arr(vec![
+            arr(vec![bulk("qpeek"), bulk(J2), bulk("p4")]),
+            arr(vec![bulk("qpeek"), bulk(J1), bulk("p3")]),
+        ]);
+        let jobs = parse_qpeek(reply).unwrap();
+        let bodies: Vec<&[u8]> = jobs.iter().map(|j| j.body.as_slice()).collect();
+        assert_eq!(bodies, [b"p4", b"p3"]);
+    }
+
+    #[test]
+    fn bad_shapes_are_protocol_errors() {
+        for reply in [
+            int(0),
+            bulk("x"),
+            arr(vec![int(1)]),
+            arr(vec![arr(vec![bulk("q"), bulk(J1)])]),
+            arr(vec![arr(vec![bulk("q"), bulk("not-an-id"), bulk("b")])]),
+            arr(vec![arr(vec![
+                bulk("q"),
+                bulk(J1),
+                bulk("b"),
+                bulk("nacks"),
+            ])]),
+            arr(vec![arr(vec![
+                bulk("q"),
+                bulk(J1),
+                bulk("b"),
+                bulk("nacks"),
+                int(-1),
+            ])]),
+        ] {
+            assert!(
+                matches!(parse_getjob(reply.clone()), Err(Error::Protocol(_))),
+                "{reply:?}"
+            );
+        }
+    }
+}
