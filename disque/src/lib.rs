@@ -25,6 +25,8 @@ pub mod error;
 pub mod id;
 pub mod job;
 pub mod options;
+pub mod reply;
+mod wait;
 
 pub use client::{Client, ClientBuilder, Op, ToAddrs};
 pub use delivery::Delivery;
@@ -32,6 +34,9 @@ pub use error::Error;
 pub use id::JobId;
 pub use job::{Codec, Job, JobSet};
 pub use options::JobOptions;
+pub use reply::{
+    Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
+};
 
 #[cfg(feature = "derive")]
 pub use disque_derive::Job;

@@ -68,7 +68,7 @@ pub(crate) fn job_id_reply(v: Value) -> Result<JobId, Error> {
 
 /// GETJOB's reply as deliveries through `client` (empty on a null reply).
 pub(crate) fn deliveries(client: &Client, v: Value) -> Result<Vec<Delivery>, Error> {
-    Ok(parse_getjob(v)?
+    Ok(crate::reply::parse_getjob(v)?
         .into_iter()
         .map(|j| {
             Delivery::new(
@@ -81,63 +81,6 @@ pub(crate) fn deliveries(client: &Client, v: Value) -> Result<Vec<Delivery>, Err
             )
         })
         .collect())
-}
-
-/// One job of a GETJOB reply.
-struct Received {
-    queue: String,
-    id: JobId,
-    body: Vec<u8>,
-    nacks: Option<u64>,
-    additional_deliveries: Option<u64>,
-}
-
-/// `[[queue, id, body, "nacks", n, "additional-deliveries", n], …]` or null.
-fn parse_getjob(v: Value) -> Result<Vec<Received>, Error> {
-    let bad = |what: &str| Error::Protocol(format!("GETJOB: {what}"));
-    let items = match v {
-        Value::Nil => return Ok(Vec::new()),
-        Value::Array(items) => items,
-        other => return Err(bad(&format!("expected an array, got {other:?}"))),
-    };
-    items
-        .into_iter()
-        .map(|item| {
-            let Value::Array(fields) = item else {
-                return Err(bad("job entry is not an array"));
-            };
-            let mut it = fields.into_iter();
-            let text = |v: Option<Value>| match v {
-                Some(Value::BulkString(b)) => Ok(b),
-                Some(Value::SimpleString(s)) => Ok(s.into_bytes()),
-                other => Err(bad(&format!("expected a string, got {other:?}"))),
-            };
-            let queue =
-                String::from_utf8(text(it.next())?).map_err(|_| bad("queue is not UTF-8"))?;
-            let id = String::from_utf8(text(it.next())?).map_err(|_| bad("id is not UTF-8"))?;
-            let id = JobId::parse(&id).map_err(|_| bad(&format!("bad job id {id:?}")))?;
-            let body = text(it.next())?;
-            let (mut nacks, mut additional_deliveries) = (None, None);
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                let n = match v {
-                    Value::Int(n) if n >= 0 => n as u64,
-                    other => return Err(bad(&format!("counter is not a count: {other:?}"))),
-                };
-                match text(Some(k))?.as_slice() {
-                    b"nacks" => nacks = Some(n),
-                    b"additional-deliveries" => additional_deliveries = Some(n),
-                    _ => {}
-                }
-            }
-            Ok(Received {
-                queue,
-                id,
-                body,
-                nacks,
-                additional_deliveries,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

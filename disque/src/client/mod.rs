@@ -4,6 +4,7 @@
 //! each blocking `GETJOB` borrows a dedicated connection from a small pool.
 
 mod addrs;
+mod admin;
 mod args;
 mod conn;
 mod ids;

@@ -99,7 +99,7 @@ setters! {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
     /// let id = client.retry(Duration::from_secs(90)).add(b"x".as_slice(), "r").await?;
-    /// assert_eq!(client.show(&id).await?.expect("added").retry, Some(90));
+    /// assert_eq!(client.show(&id).await?.expect("added").retry, Duration::from_secs(90));
     /// # Ok(()) }
     /// ```
     retry(Duration),
