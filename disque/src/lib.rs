@@ -26,6 +26,7 @@ pub mod id;
 pub mod job;
 pub mod options;
 pub mod reply;
+pub mod scan_options;
 mod wait;
 
 pub use client::{Client, ClientBuilder, Op, ToAddrs};
