@@ -1,0 +1,124 @@
+//! Options three ways: client defaults, per call, chained per operation —
+//! and a chain never changes the client it came from.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{unique_queue, Target};
+use disque::{Client, Error, JobOptions};
+
+#[tokio::test]
+async fn a_chain_never_changes_the_clients_defaults() {
+    let target = Target::start().await;
+    let defaults = JobOptions::new().ttl(Duration::from_secs(600));
+    let client = Client::builder()
+        .defaults(defaults.clone())
+        .connect(target.addr())
+        .await
+        .unwrap();
+    let q = unique_queue("chain");
+
+    let chained = client
+        .retry(Duration::from_secs(60))
+        .maxlen(1000)
+        .add(b"a", &q)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.defaults(),
+        &defaults,
+        "the chain leaked into the client"
+    );
+    let clone = client.clone();
+    assert_eq!(clone.defaults(), &defaults);
+
+    let plain = client.add(b"b", &q).await.unwrap();
+    let chained = client.show(&chained).await.unwrap().unwrap();
+    let plain = client.show(&plain).await.unwrap().unwrap();
+    assert_eq!(chained.retry, Duration::from_secs(60));
+    assert_ne!(
+        plain.retry,
+        Duration::from_secs(60),
+        "chain options reached a later call"
+    );
+    // Both keep the client's default TTL (600 s; SHOW's ttl is what is left).
+    assert!(chained.ttl <= Duration::from_secs(600) && chained.ttl > Duration::from_secs(590));
+    assert!(plain.ttl <= Duration::from_secs(600) && plain.ttl > Duration::from_secs(590));
+}
+
+#[tokio::test]
+async fn per_call_options_win_over_defaults_for_that_call_only() {
+    let target = Target::start().await;
+    let client = Client::builder()
+        .defaults(JobOptions::new().retry(Duration::from_secs(40)))
+        .connect(target.addr())
+        .await
+        .unwrap();
+    let q = unique_queue("percall");
+    let with = client
+        .add_with(b"a", &q, JobOptions::new().retry(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    let without = client.add(b"b", &q).await.unwrap();
+    assert_eq!(
+        client.show(&with).await.unwrap().unwrap().retry,
+        Duration::from_secs(20)
+    );
+    assert_eq!(
+        client.show(&without).await.unwrap().unwrap().retry,
+        Duration::from_secs(40)
+    );
+}
+
+#[tokio::test]
+async fn every_addjob_option_reaches_the_server() {
+    let target = Target::start().await;
+    let client = Client::connect(target.addr()).await.unwrap();
+    let q = unique_queue("allopts");
+    let id = client
+        .timeout(Duration::from_secs(1))
+        .replicate(1)
+        .delay(Duration::from_secs(30))
+        .retry(Duration::from_secs(45))
+        .ttl(Duration::from_secs(120))
+        .maxlen(10)
+        .asynchronous(false)
+        .add(b"x", &q)
+        .await
+        .unwrap();
+    let info = client.show(&id).await.unwrap().unwrap();
+    assert_eq!(info.repl, 1);
+    assert_eq!(info.delay, Duration::from_secs(30));
+    assert_eq!(info.retry, Duration::from_secs(45));
+    assert!(info.ttl <= Duration::from_secs(120) && info.ttl > Duration::from_secs(110));
+    assert_eq!(id.ttl_minutes(), 3);
+    assert_eq!(client.len(&q).await.unwrap(), 0, "delayed, not queued");
+    client.del_job([&id]).await.unwrap();
+}
+
+#[tokio::test]
+async fn refused_options_are_caught_before_sending() {
+    let target = Target::start().await;
+    let client = Client::connect(target.addr()).await.unwrap();
+    let q = unique_queue("invalid");
+    let cases = [
+        JobOptions::new().retry(Duration::from_millis(1500)),
+        JobOptions::new()
+            .delay(Duration::from_secs(60))
+            .ttl(Duration::from_secs(60)),
+        JobOptions::new().retry(Duration::ZERO).replicate(2),
+        JobOptions::new().maxlen(0),
+        JobOptions::new().ttl(Duration::ZERO),
+    ];
+    for opts in cases {
+        let got = client.add_with(b"x", &q, opts.clone()).await;
+        assert!(
+            matches!(got, Err(Error::InvalidOptions(_))),
+            "{opts:?}: {got:?}"
+        );
+    }
+    let got = client.get_many_with(&[&q], 0, JobOptions::new()).await;
+    assert!(matches!(got, Err(Error::InvalidOptions(_))), "{got:?}");
+    assert_eq!(client.len(&q).await.unwrap(), 0, "nothing was added");
+}
