@@ -1,0 +1,221 @@
+//! Payload codecs: how a job value becomes the bytes after the payload header.
+//!
+//! A job type picks its codec with `#[job(codec = …)]`; the default is
+//! [`Bincode`]. Swapping codecs is a one-line change on the job type, but
+//! producers and consumers must agree: the codec's [`Codec::ID`] travels in
+//! the payload header and a consumer refuses a payload written with another
+//! codec (see [`crate::payload`]).
+//!
+//! ```
+//! use disque::codec::{Bincode, Codec};
+//!
+//! let mut bytes = Vec::new();
+//! Bincode::encode(&(7u32, "seven"), &mut bytes).unwrap();
+//! let back: (u32, String) = Bincode::decode(&bytes).unwrap();
+//! assert_eq!(back, (7, "seven".to_owned()));
+//! ```
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Turns serde values into bytes and back.
+///
+/// Codec ids 0–127 are reserved for the codecs of this crate (1: [`Bincode`],
+/// 2: `Json`); your own codecs should use 128–255.
+///
+/// ```
+/// use disque::codec::{Codec, CodecError};
+///
+/// /// Bincode with big-endian fixed-width integers, for a legacy producer.
+/// struct BigEndian;
+///
+/// impl Codec for BigEndian {
+///     const ID: u8 = 200;
+///     const NAME: &'static str = "bincode-big-endian";
+///
+///     fn encode<T: serde::Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+///         let config = bincode::config::standard().with_big_endian().with_fixed_int_encoding();
+///         let bytes = bincode::serde::encode_to_vec(value, config).map_err(CodecError::new)?;
+///         out.extend_from_slice(&bytes);
+///         Ok(())
+///     }
+///
+///     fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+///         let config = bincode::config::standard().with_big_endian().with_fixed_int_encoding();
+///         let (value, _read) = bincode::serde::decode_from_slice(bytes, config).map_err(CodecError::new)?;
+///         Ok(value)
+///     }
+/// }
+///
+/// let mut out = Vec::new();
+/// BigEndian::encode(&1u32, &mut out).unwrap();
+/// assert_eq!(out, [0, 0, 0, 1]);
+/// ```
+pub trait Codec: Send + Sync + 'static {
+    /// The byte that identifies this codec in the payload header.
+    const ID: u8;
+    /// A human-readable name, used in error messages.
+    const NAME: &'static str;
+    /// Appends the encoding of `value` to `out`.
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError>;
+    /// Decodes exactly `bytes` (trailing bytes are an error) as a `T`.
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError>;
+}
+
+/// Why a codec could not encode or decode a value.
+///
+/// ```
+/// let error = disque::codec::CodecError::new("unexpected end of input");
+/// assert_eq!(error.to_string(), "unexpected end of input");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecError {
+    message: String,
+}
+
+impl CodecError {
+    /// An error with the given description.
+    pub fn new(message: impl std::fmt::Display) -> Self {
+        CodecError {
+            message: message.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for CodecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// The name of the built-in codec with this id, if there is one.
+///
+/// ```
+/// assert_eq!(disque::codec::builtin_name(1), Some("bincode"));
+/// assert_eq!(disque::codec::builtin_name(99), None);
+/// ```
+pub fn builtin_name(id: u8) -> Option<&'static str> {
+    match id {
+        Bincode::ID => Some(Bincode::NAME),
+        JSON_ID => Some(JSON_NAME),
+        _ => None,
+    }
+}
+
+/// bincode 2.x (serde API, `bincode::config::standard()`): compact, fast, not
+/// self-describing. The default codec.
+///
+/// bincode is unmaintained (its 3.x line is only a `compile_error!`); this
+/// crate pins 2.x and keeps the codec swappable.
+///
+/// ```
+/// use disque::codec::{Bincode, Codec};
+///
+/// let mut out = Vec::new();
+/// Bincode::encode("hi", &mut out).unwrap();
+/// assert_eq!(out, [2, b'h', b'i']);
+/// assert!(Bincode::decode::<String>(&[9, b'h']).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bincode;
+
+impl Codec for Bincode {
+    const ID: u8 = 1;
+    const NAME: &'static str = "bincode";
+
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        bincode::serde::encode_into_std_write(value, out, bincode::config::standard())
+            .map(|_written| ())
+            .map_err(CodecError::new)
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+        let (value, read) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
+            .map_err(CodecError::new)?;
+        match bytes.len() - read.min(bytes.len()) {
+            0 => Ok(value),
+            extra => Err(CodecError::new(format!(
+                "{extra} unexpected trailing byte(s) after the value"
+            ))),
+        }
+    }
+}
+
+const JSON_ID: u8 = 2;
+const JSON_NAME: &str = "json";
+
+/// JSON (serde_json): self-describing, readable in `SHOW`/`QPEEK`, easy to
+/// produce from other languages. Needs the cargo feature `json`.
+///
+/// ```
+/// # #[cfg(feature = "json")] {
+/// use disque::codec::{Codec, Json};
+///
+/// let mut out = Vec::new();
+/// Json::encode(&[1, 2], &mut out).unwrap();
+/// assert_eq!(out, b"[1,2]");
+/// # }
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+#[cfg(feature = "json")]
+impl Codec for Json {
+    const ID: u8 = JSON_ID;
+    const NAME: &'static str = JSON_NAME;
+
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        serde_json::to_writer(out, value).map_err(CodecError::new)
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+        serde_json::from_slice(bytes).map_err(CodecError::new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bincode_round_trips_and_refuses_trailing_bytes() {
+        let mut out = Vec::new();
+        Bincode::encode(&(1u8, "x".to_owned()), &mut out).unwrap();
+        assert_eq!(
+            Bincode::decode::<(u8, String)>(&out).unwrap(),
+            (1, "x".to_owned())
+        );
+        out.push(0);
+        let error = Bincode::decode::<(u8, String)>(&out).unwrap_err();
+        assert!(error.to_string().contains("1 unexpected trailing byte"));
+    }
+
+    #[test]
+    fn bincode_refuses_truncated_input_without_panicking() {
+        assert!(Bincode::decode::<(u64, String)>(&[]).is_err());
+        assert!(Bincode::decode::<String>(&[200, 1]).is_err());
+        assert!(Bincode::decode::<Vec<u64>>(&[251, 255, 255]).is_err());
+    }
+
+    #[test]
+    fn builtin_names() {
+        assert_eq!(builtin_name(Bincode::ID), Some("bincode"));
+        assert_eq!(builtin_name(2), Some("json"));
+        assert_eq!(builtin_name(0), None);
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn json_round_trips() {
+        let mut out = Vec::new();
+        Json::encode(&("a", 2), &mut out).unwrap();
+        assert_eq!(out, br#"["a",2]"#);
+        assert_eq!(
+            Json::decode::<(String, i32)>(&out).unwrap(),
+            ("a".to_owned(), 2)
+        );
+        assert!(Json::decode::<(String, i32)>(b"[1").is_err());
+    }
+}
