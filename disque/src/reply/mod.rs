@@ -25,6 +25,9 @@ mod qstat;
 mod scan;
 mod show;
 
+#[cfg(test)]
+mod robustness;
+
 use std::time::Duration;
 
 use redis::Value;
