@@ -83,10 +83,11 @@ impl JobOptions {
         }
     }
 
-    /// ADDJOB: how long to wait for the job to be replicated (`<ms-timeout>`;
-    /// unset: 0). GETJOB: how long to block waiting for a job (`TIMEOUT ms`;
-    /// unset or zero: Disque blocks until a job comes). Sent in milliseconds,
-    /// rounded up.
+    /// ADDJOB: how long to wait for synchronous replication (`<ms-timeout>`;
+    /// unset: 0, which Disque reads as "as long as it takes"; on timeout the
+    /// job is dropped and the reply is `-NOREPL`). GETJOB: how long to block
+    /// waiting for a job (`TIMEOUT ms`; unset or zero: Disque blocks until a
+    /// job comes). Sent in milliseconds, rounded up.
     ///
     /// ```
     /// # use std::time::Duration;

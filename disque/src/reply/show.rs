@@ -108,8 +108,8 @@ pub struct JobInfo {
     pub repl: u16,
     /// How long it still has to live.
     pub ttl: Duration,
-    /// Its creation time as Disque reports it (an increasing timestamp that
-    /// orders the queue).
+    /// Its creation time: milliseconds since the Unix epoch × 1 000 000, plus
+    /// a counter for jobs created in the same millisecond (it orders queues).
     pub ctime: u64,
     /// Its DELAY.
     pub delay: Duration,
