@@ -2,7 +2,7 @@
 
 use redis::Value;
 
-use super::{array, bytes, parse_job_id, text, unexpected, unsigned};
+use super::{array, bytes, parse_job_id, queue_name, text, unexpected, unsigned};
 use crate::{Error, JobId};
 
 /// One job of a GETJOB (or QPEEK) reply.
@@ -79,7 +79,7 @@ impl ReceivedJob {
             )));
         };
         let mut job = ReceivedJob {
-            queue: text(queue, &format!("{what} queue"))?,
+            queue: queue_name(queue, &format!("{what} queue"))?,
             id: parse_job_id(id)?,
             body: bytes(body, &format!("{what} body"))?,
             nacks: None,

@@ -7,6 +7,10 @@
 //! Key/value replies (SHOW, QSTAT, INFO) are read by key, not by position, and
 //! keys Disque may add later are ignored.
 //!
+//! Queue names are binary-safe in Disque but plain strings here: a name that
+//! is not UTF-8 (created by another client) is converted lossily, with
+//! U+FFFD in place of the invalid bytes, rather than failing a whole reply.
+//!
 //! ```
 //! use redis::Value;
 //! use disque::reply::{self, PauseState};
@@ -25,6 +29,11 @@ mod qstat;
 mod scan;
 mod show;
 
+#[cfg(test)]
+mod golden;
+#[cfg(test)]
+#[rustfmt::skip]
+mod golden_cases;
 #[cfg(test)]
 mod robustness;
 
@@ -130,6 +139,13 @@ pub(crate) fn text(value: Value, what: &str) -> Result<String, Error> {
             describe(&Value::BulkString(e.into_bytes()))
         ))
     })
+}
+
+/// A queue name: UTF-8 text, converted lossily if it is not (see the module
+/// docs).
+pub(crate) fn queue_name(value: Value, what: &str) -> Result<String, Error> {
+    Ok(String::from_utf8(bytes(value, what)?)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// An integer, given as an integer reply or as a decimal string (HELLO sends
@@ -288,6 +304,15 @@ mod tests {
         assert!(parse_count(int(-3)).is_err());
         assert!(parse_count(Value::Nil).is_err());
         assert_eq!(parse_working(int(300)).unwrap(), Duration::from_secs(300));
+    }
+
+    #[test]
+    fn queue_names_that_are_not_utf8_are_converted_lossily() {
+        // golden/binary_payload.json: a queue named "bin\0queue\r\n\xff".
+        let name = queue_name(Value::BulkString(b"bin\0queue\r\n\xff".to_vec()), "q").unwrap();
+        assert_eq!(name, "bin\0queue\r\n\u{fffd}");
+        assert_eq!(queue_name(status("q"), "q").unwrap(), "q");
+        assert!(queue_name(int(1), "q").is_err());
     }
 
     #[test]

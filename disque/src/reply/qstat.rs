@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use redis::Value;
 
-use super::{secs, strings, text, unsigned, Fields, PauseState};
+use super::{queue_name, secs, strings, unsigned, Fields, PauseState};
 use crate::Error;
 
 /// What QSTAT tells about a queue.
@@ -58,7 +58,7 @@ impl QueueStats {
         }
         let mut f = Fields::new(value, "QSTAT")?;
         Ok(Some(QueueStats {
-            name: text(f.take("name")?, &f.label("name"))?,
+            name: queue_name(f.take("name")?, &f.label("name"))?,
             len: unsigned(f.take("len")?, &f.label("len"))?,
             age: secs(f.take("age")?, &f.label("age"))?,
             idle: secs(f.take("idle")?, &f.label("idle"))?,

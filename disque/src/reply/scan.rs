@@ -2,7 +2,7 @@
 
 use redis::Value;
 
-use super::{array, parse_job_id, text, JobInfo};
+use super::{array, parse_job_id, queue_name, text, JobInfo};
 use crate::{Error, JobId};
 
 /// One page of a QSCAN/JSCAN iteration: the cursor to send next and the
@@ -55,7 +55,9 @@ impl<T> ScanPage<T> {
 /// # Ok::<(), disque::Error>(())
 /// ```
 pub fn parse_qscan(value: Value) -> Result<ScanPage<String>, Error> {
-    page(value, "QSCAN", |v| text(v, "QSCAN queue name").map(Some))
+    page(value, "QSCAN", |v| {
+        queue_name(v, "QSCAN queue name").map(Some)
+    })
 }
 
 /// Parses a JSCAN page with `REPLY id` (the default): job ids, which Disque

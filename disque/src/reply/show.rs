@@ -4,7 +4,7 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use redis::Value;
 
-use super::{bytes, integer, millis, secs, strings, text, unsigned, Fields};
+use super::{bytes, integer, millis, queue_name, secs, strings, text, unsigned, Fields};
 use crate::{Error, JobId};
 
 /// The state of a job, as SHOW reports it and JSCAN `STATE` filters it.
@@ -147,7 +147,7 @@ impl JobInfo {
         let id = f.take("id")?;
         let id = JobId::parse(&text(id, &f.label("id"))?)
             .map_err(|e| Error::Protocol(format!("SHOW id: {e}")))?;
-        let queue = nullable(f.take("queue")?, |v| text(v, &f.label("queue")))?;
+        let queue = nullable(f.take("queue")?, |v| queue_name(v, &f.label("queue")))?;
         let state = text(f.take("state")?, &f.label("state"))?
             .parse()
             .unwrap_or_else(|never| match never {});
