@@ -69,6 +69,11 @@ pub fn parse(attrs: &[Attribute], errors: &mut Errors) -> Attrs {
 }
 
 impl Attrs {
+    /// Whether `key` was written, whatever its value.
+    pub fn has_key(&self, key: &str) -> bool {
+        self.seen.iter().any(|seen| seen == key)
+    }
+
     fn parse_key(&mut self, meta: &ParseNestedMeta, errors: &mut Errors) -> syn::Result<()> {
         let key = meta
             .path

@@ -112,7 +112,7 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// ```compile_fail
 /// #[derive(serde::Serialize, serde::Deserialize, disque::Job)]
-/// #[job(queue = "q", delay = "2d")] // DELAY (172800s) must be shorter than the default TTL (1 day)
+/// #[job(queue = "q", delay = "2d")] // DELAY (172800s) must be shorter than the default TTL (86400s)
 /// struct TooLate;
 /// ```
 ///

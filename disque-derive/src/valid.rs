@@ -49,6 +49,8 @@ pub fn check(input: &Input, attrs: Attrs, errors: &mut Errors) -> Option<Model> 
         ));
     }
     let queue = match &attrs.queue {
+        // Present but invalid: already reported where it is written.
+        None if attrs.has_key("queue") => String::new(),
         None => {
             fail(syn::Error::new(
                 input.ident.span(),
@@ -148,7 +150,7 @@ fn combinations(attrs: &Attrs, options: &Options) -> Vec<syn::Error> {
     let mut errors = Vec::new();
     let (ttl, ttl_origin) = match options.ttl_secs {
         Some(ttl) => (ttl, "`ttl`"),
-        None => (DEFAULT_TTL_SECS, "the default TTL (1 day)"),
+        None => (DEFAULT_TTL_SECS, "the default TTL"),
     };
     if let (Some(setting), Some(0)) = (&attrs.ttl, options.ttl_secs) {
         errors.push(setting.error("TTL must be greater than zero (Disque refuses TTL 0)"));
@@ -259,6 +261,13 @@ mod tests {
     }
 
     #[test]
+    fn invalid_queue_is_not_also_missing() {
+        let errors = errors_of(r#"#[job(queue = 5)] struct S;"#);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("expected a string for `queue`"));
+    }
+
+    #[test]
     fn missing_queue_and_union() {
         let errors = errors_of("union U { a: u32 }");
         assert_eq!(errors.len(), 2);
@@ -328,7 +337,7 @@ mod tests {
         );
         assert_eq!(
             errors_of(r#"#[job(queue = "q", delay = "1d")] struct S;"#),
-            ["DELAY (86400s) must be shorter than the default TTL (1 day) (86400s): Disque refuses a job that would expire before it is queued"]
+            ["DELAY (86400s) must be shorter than the default TTL (86400s): Disque refuses a job that would expire before it is queued"]
         );
         assert!(
             errors_of(r#"#[job(queue = "q", delay = "1m", ttl = "1m")] struct S;"#)[0]

@@ -1,0 +1,6 @@
+use disque::JobSet;
+
+#[derive(JobSet)]
+enum Nothing {}
+
+fn main() {}

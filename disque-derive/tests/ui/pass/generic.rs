@@ -1,0 +1,38 @@
+use disque::job::{decode_payload, encode_payload};
+use disque::Job;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::fmt::Debug;
+
+#[derive(Serialize, Deserialize, Job, Debug, PartialEq)]
+#[job(queue = "resize", priority = 2)]
+struct Resize<P> {
+    pixels: Vec<P>,
+}
+
+#[derive(Serialize, Deserialize, Job, Debug, PartialEq)]
+#[serde(bound = "T: Serialize + DeserializeOwned")]
+#[job(queue = "batch")]
+struct Batch<T, const N: usize>
+where
+    T: Debug,
+{
+    items: Vec<T>,
+}
+
+fn round_trip<J: Job + Debug + PartialEq>(job: J) {
+    let body = encode_payload(&job).unwrap();
+    assert_eq!(decode_payload::<J>("D-id", J::QUEUE, &body).unwrap(), job);
+}
+
+fn main() {
+    round_trip(Resize {
+        pixels: vec![1u8, 2],
+    });
+    round_trip(Batch::<String, 3> {
+        items: vec!["x".into()],
+    });
+    assert_ne!(Resize::<u8>::fingerprint(), Resize::<u16>::fingerprint());
+    assert_ne!(Batch::<u8, 1>::fingerprint(), Batch::<u8, 2>::fingerprint());
+    let body = encode_payload(&Resize { pixels: vec![1u8] }).unwrap();
+    assert!(decode_payload::<Resize<u16>>("D-id", "resize", &body).is_err());
+}
