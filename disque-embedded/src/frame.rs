@@ -107,64 +107,180 @@ pub fn parse_request(
     buf: &mut BytesMut,
     limits: &Limits,
 ) -> Result<Option<Vec<Bytes>>, ParseError> {
-    match buf.first() {
-        None => Ok(None),
-        Some(b'*') => parse_multibulk(buf, limits),
-        Some(_) => parse_inline(buf, limits),
+    RequestParser::new().parse(buf, limits)
+}
+
+/// [`parse_request`] for one connection, remembering how far it got in an
+/// incomplete request so that a request arriving in many small reads is
+/// scanned once overall, not once per read (as Disque's per-client state does).
+///
+/// Between calls the buffer may only grow at the end (more bytes read) or
+/// lose the requests this parser returned; give each connection its own
+/// parser. Results are the same as [`parse_request`]'s.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use disque_embedded::frame::{Limits, RequestParser};
+///
+/// let limits = Limits::default();
+/// let mut parser = RequestParser::new();
+/// let mut buf = BytesMut::from(&b"*2\r\n$4\r\nQLEN\r\n"[..]);
+/// assert_eq!(parser.parse(&mut buf, &limits).unwrap(), None);
+/// buf.extend_from_slice(b"$1\r\nq\r\n");
+/// let args = parser.parse(&mut buf, &limits).unwrap().unwrap();
+/// assert_eq!(args, vec![&b"QLEN"[..], &b"q"[..]]);
+/// assert!(buf.is_empty());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RequestParser {
+    resume: Resume,
+}
+
+/// What an earlier call learnt about the incomplete request at the front of
+/// the buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Resume {
+    /// Nothing yet.
+    #[default]
+    Start,
+    /// Inline: there is no `\n` in the first `scanned` bytes.
+    Inline { scanned: usize },
+    /// Multibulk: `seen` of `count` arguments are complete, the next header
+    /// starts at `pos`.
+    Multibulk {
+        count: usize,
+        seen: usize,
+        pos: usize,
+    },
+}
+
+impl RequestParser {
+    /// A parser for a new connection.
+    ///
+    /// ```
+    /// let parser = disque_embedded::frame::RequestParser::new();
+    /// # let _ = parser;
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
     }
+
+    /// Parses one request from the front of `buf` and advances it; `Ok(None)`
+    /// if the request is incomplete (nothing is consumed then). See
+    /// [`parse_request`].
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use disque_embedded::frame::{Limits, RequestParser};
+    ///
+    /// let mut parser = RequestParser::new();
+    /// let mut buf = BytesMut::from(&b"PING\r\n"[..]);
+    /// let args = parser.parse(&mut buf, &Limits::default()).unwrap().unwrap();
+    /// assert_eq!(args, vec![&b"PING"[..]]);
+    /// ```
+    pub fn parse(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+    ) -> Result<Option<Vec<Bytes>>, ParseError> {
+        let resume = std::mem::take(&mut self.resume);
+        let result = match buf.first() {
+            None => Ok(Parsed::Partial(Resume::Start)),
+            Some(b'*') => parse_multibulk(buf, limits, resume),
+            Some(_) => parse_inline(buf, limits, resume),
+        };
+        match result {
+            Ok(Parsed::Complete(args)) => Ok(Some(args)),
+            Ok(Parsed::Partial(resume)) => {
+                self.resume = resume;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The outcome of one parsing attempt.
+enum Parsed {
+    Complete(Vec<Bytes>),
+    Partial(Resume),
 }
 
 /// Upper bound on the argument vector allocated before the arguments arrive.
 const MAX_PREALLOCATED_ARGS: usize = 1024;
 
-fn parse_multibulk(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ParseError> {
+fn parse_multibulk(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    resume: Resume,
+) -> Result<Parsed, ParseError> {
     // First pass: validate and find the end without touching the buffer.
-    let (count, end) = match scan_multibulk(buf, limits, |_, _| {})? {
-        Some(found) => found,
-        None => return Ok(None),
+    let (count, end) = match scan_multibulk(buf, limits, resume, |_, _| {})? {
+        Scan::Done { count, end } => (count, end),
+        Scan::Partial(resume) => return Ok(Parsed::Partial(resume)),
     };
     let frame = buf.split_to(end).freeze();
     let mut args = Vec::with_capacity(count.min(MAX_PREALLOCATED_ARGS));
     // Second pass over the same bytes: cannot fail differently, now slicing.
-    scan_multibulk(&frame, limits, |start, len| {
+    scan_multibulk(&frame, limits, Resume::Start, |start, len| {
         args.push(frame.slice(start..start + len));
     })?;
-    Ok(Some(args))
+    Ok(Parsed::Complete(args))
 }
 
-/// Walks a multibulk request at the front of `buf`, calling `arg(start, len)`
-/// for each argument; returns the argument count and the request's length,
-/// `None` if incomplete.
+/// How far [`scan_multibulk`] got.
+enum Scan {
+    /// A whole request of `count` arguments, `end` bytes long.
+    Done { count: usize, end: usize },
+    /// Incomplete; where to resume.
+    Partial(Resume),
+}
+
+/// Walks a multibulk request at the front of `buf`, from `resume` on, calling
+/// `arg(start, len)` for each argument it walks over.
 fn scan_multibulk(
     buf: &[u8],
     limits: &Limits,
+    resume: Resume,
     mut arg: impl FnMut(usize, usize),
-) -> Result<Option<(usize, usize)>, ParseError> {
-    let Some(cr) = find_cr(buf, 0) else {
-        if buf.len() > limits.max_inline_len {
-            return Err(ParseError::new("too big mbulk count string"));
+) -> Result<Scan, ParseError> {
+    let (count, seen, mut pos) = match resume {
+        Resume::Multibulk { count, seen, pos } if pos <= buf.len() && seen < count => {
+            (count, seen, pos)
         }
-        return Ok(None);
+        _ => {
+            let Some(cr) = find_cr(buf, 0) else {
+                if buf.len() > limits.max_inline_len {
+                    return Err(ParseError::new("too big mbulk count string"));
+                }
+                return Ok(Scan::Partial(Resume::Start));
+            };
+            // Like Disque, the byte after '\r' is skipped without being checked.
+            if cr + 1 >= buf.len() {
+                return Ok(Scan::Partial(Resume::Start));
+            }
+            match string2ll(&buf[1..cr]) {
+                Some(n) if n <= 0 => {
+                    return Ok(Scan::Done {
+                        count: 0,
+                        end: cr + 2,
+                    })
+                }
+                Some(n) if fits(n, limits.max_multibulk_len) => (n as usize, 0, cr + 2),
+                _ => return Err(ParseError::new("invalid multibulk length")),
+            }
+        }
     };
-    // Like Disque, the byte after '\r' is skipped without being checked.
-    if cr + 1 >= buf.len() {
-        return Ok(None);
-    }
-    let count = match string2ll(&buf[1..cr]) {
-        Some(n) if n <= 0 => return Ok(Some((0, cr + 2))),
-        Some(n) if fits(n, limits.max_multibulk_len) => n as usize,
-        _ => return Err(ParseError::new("invalid multibulk length")),
-    };
-    let mut pos = cr + 2;
-    for _ in 0..count {
+    for seen in seen..count {
+        let partial = Scan::Partial(Resume::Multibulk { count, seen, pos });
         let Some(cr) = find_cr(buf, pos) else {
             if buf.len() - pos > limits.max_inline_len {
                 return Err(ParseError::new("too big bulk count string"));
             }
-            return Ok(None);
+            return Ok(partial);
         };
         if cr + 1 >= buf.len() {
-            return Ok(None);
+            return Ok(partial);
         }
         if buf[pos] != b'$' {
             return Err(ParseError::Protocol(format!(
@@ -182,12 +298,12 @@ fn scan_multibulk(
             return Err(ParseError::new("invalid bulk length"));
         };
         if next > buf.len() {
-            return Ok(None);
+            return Ok(partial);
         }
         arg(start, len);
         pos = next;
     }
-    Ok(Some((count, pos)))
+    Ok(Scan::Done { count, end: pos })
 }
 
 /// Whether the non-negative `n` is at most `max`.
@@ -228,12 +344,20 @@ fn string2ll(s: &[u8]) -> Option<i64> {
     }
 }
 
-fn parse_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>>, ParseError> {
-    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
+fn parse_inline(buf: &mut BytesMut, limits: &Limits, resume: Resume) -> Result<Parsed, ParseError> {
+    let from = match resume {
+        Resume::Inline { scanned } if scanned <= buf.len() => scanned,
+        _ => 0,
+    };
+    let Some(lf) = buf[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| i + from)
+    else {
         if buf.len() > limits.max_inline_len {
             return Err(ParseError::new("too big inline request"));
         }
-        return Ok(None);
+        return Ok(Parsed::Partial(Resume::Inline { scanned: buf.len() }));
     };
     let line_end = if lf > 0 && buf[lf - 1] == b'\r' {
         lf - 1
@@ -243,7 +367,7 @@ fn parse_inline(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Vec<Bytes>
     let args = split_args(&buf[..line_end])
         .ok_or_else(|| ParseError::new("unbalanced quotes in request"))?;
     let _ = buf.split_to(lf + 1);
-    Ok(Some(args))
+    Ok(Parsed::Complete(args))
 }
 
 /// C's `isspace` in the "C" locale.
@@ -506,6 +630,53 @@ mod tests {
         assert_all_cuts(b"PING\r\n", &[b"PING"]);
         assert_all_cuts(b"ADDJOB q \"a b\" 0\r\n", &[b"ADDJOB", b"q", b"a b", b"0"]);
         assert_all_cuts(b"QLEN q\n", &[b"QLEN", b"q"]);
+    }
+
+    /// A connection's parser fed one byte at a time gives the same requests.
+    #[test]
+    fn a_request_parser_fed_byte_by_byte() {
+        let stream: &[u8] =
+            b"*2\r\n$4\r\nQLEN\r\n$1\r\nq\r\nPING \"a b\"\r\n*0\r\n*1\r\n$2\r\nhi\r\n";
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for &byte in stream {
+            buf.extend_from_slice(&[byte]);
+            while let Some(args) = parser.parse(&mut buf, &Limits::default()).unwrap() {
+                got.push(args);
+            }
+        }
+        assert!(buf.is_empty());
+        let expected = vec![
+            args(&[b"QLEN", b"q"]),
+            args(&[b"PING", b"a b"]),
+            vec![],
+            args(&[b"hi"]),
+        ];
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_request_parser_resumes_where_it_stopped() {
+        let limits = Limits::default();
+        let mut parser = RequestParser::new();
+        let mut buf = BytesMut::from(&b"*3\r\n$1\r\na\r\n$1\r\n"[..]);
+        assert_eq!(parser.parse(&mut buf, &limits), Ok(None));
+        assert_eq!(
+            parser.resume,
+            Resume::Multibulk {
+                count: 3,
+                seen: 1,
+                pos: 11
+            }
+        );
+        let mut buf = BytesMut::from(&b"PING"[..]);
+        let mut parser = RequestParser::new();
+        assert_eq!(parser.parse(&mut buf, &limits), Ok(None));
+        assert_eq!(parser.resume, Resume::Inline { scanned: 4 });
+        buf.extend_from_slice(b"\r\n");
+        assert_eq!(parser.parse(&mut buf, &limits), Ok(Some(args(&[b"PING"]))));
+        assert_eq!(parser.resume, Resume::Start);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use bytes::{Bytes, BytesMut};
-use disque_embedded::frame::{parse_request, Limits, ParseError, Reply};
+use disque_embedded::frame::{parse_request, Limits, ParseError, Reply, RequestParser};
 use proptest::prelude::*;
 
 type Outcome = Result<Vec<Bytes>, ParseError>;
@@ -24,13 +24,23 @@ fn seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
-/// Parses everything in `buf`, checking progress; stops at the first error or
+/// Parses everything in `buf` with `parser` (`None`: the stateless
+/// `parse_request`), checking progress; stops at the first error or
 /// incomplete request.
-fn drain(buf: &mut BytesMut, limits: &Limits, out: &mut Vec<Outcome>) -> bool {
+fn drain(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    mut parser: Option<&mut RequestParser>,
+    out: &mut Vec<Outcome>,
+) -> bool {
     // Each request consumes at least one byte: len + 1 rounds suffice.
     for _ in 0..=buf.len() {
         let before = buf.clone();
-        match parse_request(buf, limits) {
+        let parsed = match parser.as_deref_mut() {
+            Some(parser) => parser.parse(buf, limits),
+            None => parse_request(buf, limits),
+        };
+        match parsed {
             Ok(Some(args)) => {
                 let consumed = before.len() - buf.len();
                 assert!(consumed > 0, "no progress on {before:?}");
@@ -58,11 +68,14 @@ fn drain(buf: &mut BytesMut, limits: &Limits, out: &mut Vec<Outcome>) -> bool {
 fn parse_whole(input: &[u8], limits: &Limits) -> (Vec<Outcome>, BytesMut) {
     let mut buf = BytesMut::from(input);
     let mut out = Vec::new();
-    drain(&mut buf, limits, &mut out);
+    drain(&mut buf, limits, None, &mut out);
     (out, buf)
 }
 
+/// Parses `input` delivered in pieces cut at `cuts`, with one `RequestParser`
+/// for the whole stream, as a connection does.
 fn parse_split(input: &[u8], cuts: &[usize], limits: &Limits) -> (Vec<Outcome>, BytesMut) {
+    let mut parser = RequestParser::new();
     let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
     cuts.push(input.len());
     cuts.sort_unstable();
@@ -72,7 +85,7 @@ fn parse_split(input: &[u8], cuts: &[usize], limits: &Limits) -> (Vec<Outcome>, 
     for cut in cuts {
         buf.extend_from_slice(&input[from..cut]);
         from = cut;
-        if !drain(&mut buf, limits, &mut out) {
+        if !drain(&mut buf, limits, Some(&mut parser), &mut out) {
             break;
         }
     }
@@ -216,7 +229,7 @@ proptest! {
             max_query_buffer: max,
         };
         let mut buf = BytesMut::from(&input[..]);
-        drain(&mut buf, &limits, &mut Vec::new());
+        drain(&mut buf, &limits, None, &mut Vec::new());
     }
 
     #[test]
@@ -257,6 +270,24 @@ proptest! {
         let mut input = &out[..];
         prop_assert_eq!(read_reply(&mut input), reply);
         prop_assert!(input.is_empty());
+    }
+}
+
+/// A parser given a buffer it was not following (a broken contract) may be
+/// wrong but never panics.
+#[test]
+fn a_parser_handed_unrelated_buffers_never_panics() {
+    let seeds = seeds();
+    let mut parser = RequestParser::new();
+    for first in &seeds {
+        for second in &seeds {
+            for cut in [1, 3, 7] {
+                let mut buf = BytesMut::from(&first[..cut.min(first.len())]);
+                let _ = parser.parse(&mut buf, &Limits::default());
+                let mut other = BytesMut::from(&second[..]);
+                let _ = parser.parse(&mut other, &Limits::default());
+            }
+        }
     }
 }
 
