@@ -338,3 +338,71 @@ fn a_pathological_config_pattern_does_not_hang_the_node() {
         .expect("no reply to CONFIG GET with a 64-star pattern");
     assert_eq!(&reply, b"*0\r\n");
 }
+
+/// Extreme numbers in every numeric argument get one reply each (a value or
+/// an error), never a dropped connection. Lists every command that failed.
+#[tokio::test]
+async fn extreme_numeric_arguments_get_a_reply() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut setup = connect(node.addr()).await;
+    // Queues and jobs to walk over.
+    setup
+        .write_all(b"ADDJOB extreme_q a 0\r\nADDJOB extreme_r b 0\r\n")
+        .await
+        .unwrap();
+    let mut failed = Vec::new();
+    for value in [
+        "-9223372036854775808",
+        "9223372036854775807",
+        "-1",
+        "0",
+        "18446744073709551616",
+    ] {
+        let commands = [
+            format!("QSCAN COUNT {value}"),
+            format!("JSCAN COUNT {value}"),
+            format!("QSCAN {value}"),
+            format!("JSCAN {value} BUSYLOOP"),
+            format!("QPEEK extreme_q {value}"),
+            format!("GETJOB NOHANG COUNT {value} FROM extreme_q"),
+            format!("GETJOB NOHANG TIMEOUT {value} FROM extreme_q"),
+            format!("ADDJOB extreme_q body {value}"),
+            format!("ADDJOB extreme_q body 0 TTL {value}"),
+            format!("ADDJOB extreme_q body 0 DELAY {value}"),
+            format!("ADDJOB extreme_q body 0 RETRY {value}"),
+            format!("ADDJOB extreme_q body 0 MAXLEN {value}"),
+            format!("ADDJOB extreme_q body 0 REPLICATE {value}"),
+            format!("QSCAN MINLEN {value} MAXLEN {value} IMPORTRATE {value}"),
+        ];
+        for command in commands {
+            // The command, then a PING whose echo marks the end of its reply.
+            let mut stream = connect(node.addr()).await;
+            stream
+                .write_all(format!("{command}\r\nPING end-marker\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut seen = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let answered = loop {
+                match tokio::time::timeout(PATIENCE, stream.read(&mut chunk)).await {
+                    Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&chunk[..n]),
+                    _ => break false,
+                }
+                if seen.ends_with(b"$10\r\nend-marker\r\n") {
+                    break seen.len() > 17;
+                }
+                if seen.len() > 1 << 20 {
+                    break false;
+                }
+            };
+            if !answered {
+                failed.push(command);
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "no reply (connection dropped or hung) to: {failed:#?}"
+    );
+    node.shutdown().await;
+}
