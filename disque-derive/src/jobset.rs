@@ -22,7 +22,16 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
     let members = members(&input, &mut errors);
     match errors.finish() {
         Ok(()) => expand(&input, &members),
-        Err(error) => error.to_compile_error(),
+        Err(error) => {
+            // A stand-in impl keeps `consume_set::<ThisType>()` and friends
+            // from adding trait-bound errors to the real ones.
+            let errors = error.to_compile_error();
+            let stand_in = match input.data {
+                Data::Union(_) => None,
+                _ => Some(stand_in(&input)),
+            };
+            quote!(#errors #stand_in)
+        }
     }
 }
 
@@ -89,21 +98,57 @@ fn delivered_job(ty: &Type) -> Option<&Type> {
     }
 }
 
-fn expand(input: &Input, members: &[Member]) -> TokenStream {
+/// `impl … JobSet for … where …`, with the bounds generics need.
+fn header(input: &Input, members: &[Member]) -> TokenStream {
     let ident = input.ident;
-    let name = ident.to_string();
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let mut predicates: Vec<TokenStream> = where_clause
         .map(|w| w.predicates.iter().map(|p| quote!(#p)).collect())
         .unwrap_or_default();
-    let generic = !input.generics.params.is_empty();
-    if generic {
+    if !input.generics.params.is_empty() {
         predicates.push(quote!(Self: ::core::marker::Send + 'static));
         for member in members {
             let job = member.job;
             predicates.push(quote!(#job: ::disque::__private::Job));
         }
     }
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::disque::__private::JobSet for #ident #ty_generics
+        where #(#predicates,)*
+    }
+}
+
+fn stand_in(input: &Input) -> TokenStream {
+    let header = header(input, &[]);
+    let name = input.ident.to_string();
+    quote! {
+        #[doc(hidden)]
+        #[allow(unused_qualifications, clippy::all)]
+        const _: () = {
+            #header {
+                fn queues() -> ::disque::__private::Vec<&'static str> {
+                    ::disque::__private::Vec::new()
+                }
+                fn from_delivery(
+                    delivery: ::disque::__private::Delivery<::disque::__private::Vec<u8>>,
+                ) -> ::core::result::Result<Self, ::disque::__private::Error> {
+                    ::core::result::Result::Err(::disque::__private::foreign_queue(
+                        #name,
+                        &delivery,
+                        &[],
+                    ))
+                }
+            }
+        };
+    }
+}
+
+fn expand(input: &Input, members: &[Member]) -> TokenStream {
+    let ident = input.ident;
+    let name = ident.to_string();
+    let header = header(input, members);
+    let generic = !input.generics.params.is_empty();
     let as_job = |job: &Type| quote_spanned!(job.span()=> <#job as ::disque::__private::Job>);
     let priorities = members.iter().map(|m| {
         let job = as_job(m.job);
@@ -155,10 +200,7 @@ fn expand(input: &Input, members: &[Member]) -> TokenStream {
         #[allow(unused_qualifications, clippy::all)]
         const _: () = {
             #(#distinct)*
-            #[automatically_derived]
-            impl #impl_generics ::disque::__private::JobSet for #ident #ty_generics
-            where #(#predicates,)*
-            {
+            #header {
                 fn queues() -> ::disque::__private::Vec<&'static str> {
                     ::disque::__private::queues_by_priority(&[#(#priorities),*])
                 }
