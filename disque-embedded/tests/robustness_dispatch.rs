@@ -115,6 +115,7 @@ const WORDS: &[&str] = &[
     "5 ",
     "99999999999999999999",
     "-9223372036854775808",
+    "9223372036854775807",
     "D-deadbeef-AAAAAAAAAAAAAAAAAAAAAAAA-05a1",
     "D-zzzzzzzz-!!!!!!!!!!!!!!!!!!!!!!!!-zzzz",
     "D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a0",
