@@ -131,8 +131,7 @@ impl Codec for Bincode {
     }
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-        let (value, read) = bincode::serde::decode_from_slice(bytes, bincode::config::standard())
-            .map_err(CodecError::new)?;
+        let (value, read) = bincode_decode_limited(bytes)?;
         match bytes.len() - read.min(bytes.len()) {
             0 => Ok(value),
             extra => Err(CodecError::new(format!(
@@ -140,6 +139,47 @@ impl Codec for Bincode {
             ))),
         }
     }
+}
+
+/// Decodes with a bincode memory limit proportional to the input.
+///
+/// bincode allocates a string or byte buffer of the length its prefix
+/// announces before reading it, so without a limit a 12-byte payload
+/// announcing a terabyte aborts the process. A valid payload never claims
+/// more than 16 bytes per input byte (a primitive claims its in-memory size,
+/// at most 16, for at least one byte read; a string or byte buffer claims its
+/// length, all of it read), so the limit is the first rung (spaced ×4) above
+/// 16 × the input: valid payloads decode, and a lying length prefix fails
+/// with "limit exceeded" after allocating at most 64 × the input.
+fn bincode_decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), CodecError> {
+    use bincode::config::standard;
+    use bincode::serde::decode_from_slice;
+    let need = bytes.len().saturating_mul(16).saturating_add(1024);
+    macro_rules! rungs {
+        ($($limit:expr),*) => {$(
+            if need <= $limit {
+                return decode_from_slice(bytes, standard().with_limit::<{ $limit }>())
+                    .map_err(CodecError::new);
+            }
+        )*};
+    }
+    rungs!(
+        1 << 14,
+        1 << 16,
+        1 << 18,
+        1 << 20,
+        1 << 22,
+        1 << 24,
+        1 << 26,
+        1 << 28,
+        1 << 30
+    );
+    #[cfg(target_pointer_width = "64")]
+    rungs!(1 << 32, 1 << 34, 1 << 36);
+    Err(CodecError::new(format!(
+        "a bincode payload of {} bytes is too large to decode",
+        bytes.len()
+    )))
 }
 
 const JSON_ID: u8 = 2;
@@ -197,6 +237,33 @@ mod tests {
         assert!(Bincode::decode::<(u64, String)>(&[]).is_err());
         assert!(Bincode::decode::<String>(&[200, 1]).is_err());
         assert!(Bincode::decode::<Vec<u64>>(&[251, 255, 255]).is_err());
+    }
+
+    #[test]
+    fn lying_length_prefixes_fail_without_allocating_them() {
+        // u64 varint 2^40 as the length of a string / byte buffer / sequence.
+        let mut lying = vec![253u8];
+        lying.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        lying.extend_from_slice(b"abc");
+        assert!(Bincode::decode::<String>(&lying).is_err());
+        assert!(Bincode::decode::<Vec<u64>>(&lying).is_err());
+        assert!(Bincode::decode::<(u8, String)>(&lying).is_err());
+        assert!(Bincode::decode::<std::collections::HashMap<u64, String>>(&lying).is_err());
+        let mut max = vec![253u8];
+        max.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(Bincode::decode::<String>(&max).is_err());
+    }
+
+    #[test]
+    fn limit_leaves_room_for_every_valid_payload() {
+        // Worst cases of claimed bytes per input byte: u128 varints (16 per
+        // byte), and a long string (1 per byte) at a rung boundary.
+        let small = vec![1u128; 5_000];
+        let long = "x".repeat((1 << 20) + 7);
+        let mut out = Vec::new();
+        Bincode::encode(&(&small, &long), &mut out).unwrap();
+        let back: (Vec<u128>, String) = Bincode::decode(&out).unwrap();
+        assert_eq!((back.0, back.1), (small, long));
     }
 
     #[test]
