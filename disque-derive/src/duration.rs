@@ -18,6 +18,11 @@ pub fn parse(text: &str, precision: Precision) -> Result<Duration, String> {
     if text.is_empty() {
         return Err(r#"empty duration: write e.g. "30s", "5m", "1h" or "1d""#.to_owned());
     }
+    if text.starts_with('-') {
+        return Err(format!(
+            r#"negative duration "{text}": Disque refuses negative values"#
+        ));
+    }
     let mut total_ms: u64 = 0;
     let mut rest = text;
     while !rest.is_empty() {
@@ -116,9 +121,10 @@ mod tests {
         assert!(secs("s")
             .unwrap_err()
             .starts_with("expected a number at `s`"));
-        assert!(secs("-1s")
-            .unwrap_err()
-            .starts_with("expected a number at `-1s`"));
+        assert_eq!(
+            secs("-1s"),
+            Err(r#"negative duration "-1s": Disque refuses negative values"#.to_owned())
+        );
         assert!(secs(" 1s").unwrap_err().starts_with("expected a number"));
         assert!(secs("1.5s")
             .unwrap_err()

@@ -346,6 +346,77 @@ mod tests {
         assert!(reason.contains("codec bincode cannot decode"), "{reason}");
     }
 
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    enum Shape {
+        Unit,
+        Tuple(i128, Option<String>),
+        Named {
+            bytes: Vec<u8>,
+            map: std::collections::BTreeMap<u32, Vec<u64>>,
+        },
+    }
+
+    impl Job for Shape {
+        const QUEUE: &'static str = "shapes";
+        const PRIORITY: i64 = 0;
+        type Codec = crate::codec::Bincode;
+        fn options() -> JobOptions {
+            JobOptions::new()
+        }
+    }
+
+    /// Random and mutated bodies never panic a consumer: they decode or are
+    /// refused with `Decode`.
+    #[test]
+    fn arbitrary_bodies_never_panic() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+        let valid = [
+            encode_payload(&Shape::Unit).unwrap(),
+            encode_payload(&Shape::Tuple(i128::MIN, Some("s".repeat(300)))).unwrap(),
+            encode_payload(&Shape::Named {
+                bytes: vec![0, 13, 10],
+                map: [(1, vec![u64::MAX, 0]), (2, vec![])].into(),
+            })
+            .unwrap(),
+        ];
+        for body in &valid {
+            assert!(decode_payload::<Shape>("D-x", "q", body).is_ok());
+        }
+        for round in 0..3_000 {
+            let mut body = valid[round % valid.len()].clone();
+            match rng.random_range(0..4) {
+                // Flip some bytes after the header (the header is checked exactly).
+                0 => {
+                    for _ in 0..rng.random_range(1..4) {
+                        let at = rng.random_range(payload::HEADER_LEN..body.len().max(13));
+                        if let Some(byte) = body.get_mut(at) {
+                            *byte = rng.random();
+                        }
+                    }
+                }
+                // Truncate.
+                1 => body.truncate(rng.random_range(0..body.len())),
+                // A valid header followed by random bytes.
+                2 => {
+                    body.truncate(payload::HEADER_LEN);
+                    let extra = rng.random_range(0..64);
+                    body.extend((0..extra).map(|_| rng.random::<u8>()));
+                }
+                // Anything at all.
+                _ => {
+                    let len = rng.random_range(0..64);
+                    body = (0..len).map(|_| rng.random::<u8>()).collect();
+                }
+            }
+            match decode_payload::<Shape>("D-x", "q", &body) {
+                Ok(_) => {}
+                Err(Error::Decode { id, .. }) => assert_eq!(id, "D-x"),
+                Err(other) => panic!("expected Decode, got {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn queues_sorted_by_priority_ties_in_order() {
         let queues = queues_by_priority(&[(1, "a"), (5, "b"), (1, "c"), (-3, "d"), (5, "e")]);
