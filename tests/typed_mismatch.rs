@@ -37,7 +37,7 @@ mod v2 {
 /// Same shape as `v1::Order`, but JSON: the codec differs.
 mod json {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-    #[job(queue = "disque-rs-typed-mismatch-json", retry = "1s", codec = disque::codec::Json)]
+    #[job(queue = "disque-rs-typed-mismatch-codec", retry = "1s", codec = disque::codec::Json)]
     pub struct Order {
         pub id: u64,
     }
@@ -45,17 +45,26 @@ mod json {
 
 mod bin {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-    #[job(queue = "disque-rs-typed-mismatch-json", retry = "1s")]
+    #[job(queue = "disque-rs-typed-mismatch-codec", retry = "1s")]
     pub struct Order {
         pub id: u64,
     }
 }
 
-/// A JSON job that evolved compatibly: `note` has a default, and the old
+/// A JSON job as first written…
+mod legacy {
+    #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
+    #[job(queue = "disque-rs-typed-mismatch-evolve", codec = disque::codec::Json)]
+    pub struct Order {
+        pub id: u64,
+    }
+}
+
+/// …and the same JSON job evolved compatibly: `note` has a default, and the old
 /// fingerprint (pinned in `fingerprint_is_stable`) is accepted on purpose.
 mod evolved {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-    #[job(queue = "disque-rs-typed-mismatch-json", codec = disque::codec::Json,
+    #[job(queue = "disque-rs-typed-mismatch-evolve", codec = disque::codec::Json,
           accept = [0xc564_72d4_58c9_7686])]
     pub struct Order {
         pub id: u64,
@@ -160,18 +169,18 @@ async fn other_codec_and_untyped_bodies_are_refused() {
 fn fingerprint_is_stable() {
     // Pinned: a change of the canonical shape or of the hash would make every
     // payload already queued by older producers undecodable.
-    assert_eq!(json::Order::fingerprint(), 0xc564_72d4_58c9_7686);
+    assert_eq!(legacy::Order::fingerprint(), 0xc564_72d4_58c9_7686);
     assert_eq!(
         disque::payload::fingerprint("struct Order{id:u64}#v1"),
-        json::Order::fingerprint()
+        legacy::Order::fingerprint()
     );
 }
 
 #[tokio::test]
 async fn accepted_older_fingerprint_decodes() {
     let target = Target::start().await;
-    let client = connect(&target, json::Order::QUEUE).await;
-    let id = client.enqueue(&json::Order { id: 9 }).await.unwrap();
+    let client = connect(&target, legacy::Order::QUEUE).await;
+    let id = client.enqueue(&legacy::Order { id: 9 }).await.unwrap();
     let job = client.consume::<evolved::Order>().await.unwrap();
     assert_eq!(job.id(), &id);
     assert_eq!(
