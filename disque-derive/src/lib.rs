@@ -141,6 +141,10 @@ use syn::{parse_macro_input, DeriveInput};
 /// fingerprint with `disque::Error::Decode` (the job is left to come back
 /// after its retry), so a producer and a consumer that disagree fail loudly.
 ///
+/// The fingerprint covers names and type tokens as written: serde attributes
+/// (`rename`, `default`, `skip`…) are not part of it, and `Vec<String>` and
+/// `std::vec::Vec<String>` count as different.
+///
 /// To change a type on purpose:
 /// - the change is compatible (say, a JSON job gained a `#[serde(default)]`
 ///   field): list the old fingerprint in `accept = [0x…]` — the decode error
@@ -229,7 +233,8 @@ pub fn derive_job(input: TokenStream) -> TokenStream {
 /// ```
 ///
 /// Each variant must hold exactly one `Delivery<J>`, and two variants may not
-/// take from the same queue (checked at compile time).
+/// take from the same queue (checked at compile time for an enum without
+/// generic parameters; in a generic one the first such variant would win).
 ///
 /// ```compile_fail
 /// # use disque::{Delivery, Job, JobSet};
