@@ -1,14 +1,53 @@
-//! A single-node Disque-compatible server. (INTERFACE STUB: to be implemented.)
+//! A single-node Disque-compatible server, in-process or standalone.
+//!
+//! It speaks RESP2 and answers every single-node Disque 1.0-rc1 command
+//! with Disque's exact replies: a local Disque for development and a test
+//! fixture for clients.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let node = disque_embedded::Node::start_ephemeral().await?;
+//! println!("Disque-compatible node on {}", node.addr());
+//! node.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod cmd;
+mod connection;
+pub mod frame;
+mod server;
+mod shared;
+mod state;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use shared::Shared;
 
 /// How to start a node.
+///
+/// ```
+/// let config = disque_embedded::Config::default();
+/// assert_eq!(config.addr.port(), 7711);
+/// assert!(config.addr.ip().is_loopback());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Address to bind; port 0 picks a free port.
     pub addr: SocketAddr,
     /// `--requirepass`: clients must AUTH first.
     pub requirepass: Option<String>,
+    /// Most clients connected at once; more are refused with an error.
+    pub max_clients: usize,
+    /// Largest per-client query buffer, in bytes (Redis: 1 GiB).
+    pub max_query_buffer: usize,
+    /// Largest bulk string in a request, in bytes (Redis: 512 MiB).
+    pub max_bulk_len: usize,
 }
 
 impl Default for Config {
@@ -16,22 +55,88 @@ impl Default for Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 7711)),
             requirepass: None,
+            max_clients: 10_000,
+            max_query_buffer: 1024 * 1024 * 1024,
+            max_bulk_len: 512 * 1024 * 1024,
         }
     }
 }
 
 /// A running node; dropping it stops it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// use disque_embedded::{Config, Node};
+/// let node = Node::start(Config {
+///     addr: "127.0.0.1:0".parse().unwrap(),
+///     ..Config::default()
+/// })
+/// .await?;
+/// assert_ne!(node.addr().port(), 0);
+/// node.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Node {
     addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl Node {
-    /// Starts a node with `config`.
+    /// Binds `config.addr` and starts serving on the current tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let config = disque_embedded::Config {
+    ///     addr: "127.0.0.1:0".parse().unwrap(),
+    ///     requirepass: Some("secret".into()),
+    ///     ..Default::default()
+    /// };
+    /// let node = disque_embedded::Node::start(config).await?;
+    /// node.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start(config: Config) -> std::io::Result<Node> {
-        Ok(Node { addr: config.addr })
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(
+            addr.port(),
+            config.requirepass.clone(),
+            config.max_clients,
+        ));
+        let limits = frame::Limits {
+            max_bulk_len: config.max_bulk_len,
+            max_query_buffer: config.max_query_buffer,
+            ..frame::Limits::default()
+        };
+        let task = tokio::spawn(server::run(
+            listener,
+            shared.clone(),
+            limits,
+            config.max_clients,
+        ));
+        Ok(Node {
+            addr,
+            shared,
+            task: Some(task),
+        })
     }
+
     /// Starts a node on a free loopback port (`127.0.0.1:0`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert!(node.addr().ip().is_loopback());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start_ephemeral() -> std::io::Result<Node> {
         Self::start(Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -39,10 +144,63 @@ impl Node {
         })
         .await
     }
+
     /// The address the node listens on.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let _conn = tokio::net::TcpStream::connect(node.addr()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    /// Resolves once the node was asked to stop (e.g. by a `SHUTDOWN`
+    /// command), so a binary can exit.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use tokio::io::AsyncWriteExt;
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let mut conn = tokio::net::TcpStream::connect(node.addr()).await?;
+    /// conn.write_all(b"SHUTDOWN\r\n").await?;
+    /// node.stopped().await;
+    /// node.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn stopped(&self) {
+        let mut rx = self.shared.shutdown.subscribe();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+
     /// Stops the node and waits until its connections are closed.
-    pub async fn shutdown(self) {}
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let addr = node.addr();
+    /// node.shutdown().await;
+    /// assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn shutdown(mut self) {
+        self.shared.trigger_shutdown();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shared.trigger_shutdown();
+    }
 }

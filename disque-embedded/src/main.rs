@@ -1,1 +1,73 @@
-fn main() {}
+//! `disque-embedded`: run the embedded Disque-compatible node standalone.
+
+use std::net::{IpAddr, SocketAddr};
+
+use clap::Parser;
+
+/// A single-node Disque-compatible server.
+#[derive(Debug, Parser)]
+#[command(name = "disque-embedded", version, about)]
+struct Args {
+    /// TCP port to listen on.
+    #[arg(long, default_value_t = 7711)]
+    port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: IpAddr,
+    /// Require clients to AUTH with this password.
+    #[arg(long)]
+    requirepass: Option<String>,
+    /// Most clients connected at once.
+    #[arg(long, default_value_t = 10_000)]
+    maxclients: usize,
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let config = disque_embedded::Config {
+        addr: SocketAddr::new(args.bind, args.port),
+        requirepass: args.requirepass.filter(|p| !p.is_empty()),
+        max_clients: args.maxclients,
+        ..disque_embedded::Config::default()
+    };
+    let node = match disque_embedded::Node::start(config).await {
+        Ok(node) => node,
+        Err(e) => {
+            eprintln!(
+                "disque-embedded: cannot listen on {}:{}: {e}",
+                args.bind, args.port
+            );
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("disque-embedded ready on {}", node.addr());
+    tokio::select! {
+        _ = terminated() => {}
+        _ = node.stopped() => {}
+    }
+    node.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,168 @@
+//! Command dispatch: look the name up in Disque's command table, check the
+//! arity and authentication, then run the command family's handler.
+
+mod getjob;
+mod jobs;
+pub mod parse;
+mod queues;
+mod scan;
+mod server;
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::frame::Reply;
+use crate::shared::Shared;
+
+/// What the connection must do after a command.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Send this reply.
+    Reply(Reply),
+    /// GETJOB blocked: wait for `rx`, or for `timeout_ms` (0 = forever),
+    /// then unblock `id` and reply with a null array.
+    Wait {
+        /// Waiter id in the state.
+        id: u64,
+        /// Receives the reply once a job is delivered.
+        rx: oneshot::Receiver<Reply>,
+        /// Milliseconds, 0 for no timeout.
+        timeout_ms: u64,
+    },
+    /// QUIT: reply `+OK` and close.
+    Quit,
+    /// SHUTDOWN: stop the node.
+    Shutdown,
+}
+
+/// Per-connection state commands can see.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// Whether AUTH succeeded (or no password is set).
+    pub authenticated: bool,
+}
+
+/// What a handler gets.
+pub struct Ctx<'a> {
+    /// The node.
+    pub shared: &'a Shared,
+    /// The connection.
+    pub session: &'a mut Session,
+    /// Current time, ms.
+    pub now: u64,
+}
+
+type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Outcome;
+
+/// One entry of the command table.
+pub struct Spec {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis-style arity: exact if positive, minimum if negative.
+    pub arity: i32,
+    /// Disque's flag letters.
+    pub flags: &'static str,
+    handler: Handler,
+}
+
+macro_rules! spec {
+    ($name:literal, $arity:expr, $flags:literal, $h:expr) => {
+        Spec {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            handler: $h,
+        }
+    };
+}
+
+/// Disque 1.0-rc1's command table (32 commands), in its order.
+pub static COMMANDS: [Spec; 32] = [
+    spec!("auth", 2, "rlF", server::auth),
+    spec!("ping", -1, "rF", server::ping),
+    spec!("info", -1, "rl", server::info),
+    spec!("shutdown", -1, "arl", server::shutdown),
+    spec!("monitor", 1, "ar", server::unsupported),
+    spec!("debug", -2, "a", server::debug),
+    spec!("config", -2, "ar", server::config),
+    spec!("cluster", -2, "ar", server::unsupported),
+    spec!("client", -2, "ar", server::unsupported),
+    spec!("slowlog", -2, "r", server::unsupported),
+    spec!("time", 1, "rF", server::time),
+    spec!("command", 0, "rl", server::command),
+    spec!("latency", -2, "arl", server::unsupported),
+    spec!("hello", 1, "rF", server::hello),
+    spec!("addjob", -4, "wmF", jobs::addjob),
+    spec!("getjob", -2, "wF", getjob::getjob),
+    spec!("ackjob", -1, "wF", jobs::ackjob),
+    spec!("fastack", -1, "wF", jobs::fastack),
+    spec!("deljob", -1, "wF", jobs::deljob),
+    spec!("show", 2, "rF", jobs::show),
+    spec!("loadjob", 2, "w", jobs::loadjob),
+    spec!("bgrewriteaof", 1, "ar", server::unsupported),
+    spec!("qlen", 2, "rF", queues::qlen),
+    spec!("qpeek", 3, "r", queues::qpeek),
+    spec!("qstat", 2, "rF", queues::qstat),
+    spec!("qscan", -1, "r", scan::qscan),
+    spec!("jscan", -1, "r", scan::jscan),
+    spec!("enqueue", -1, "mwF", jobs::enqueue),
+    spec!("nack", -1, "mwF", jobs::nack),
+    spec!("dequeue", -1, "wF", jobs::dequeue),
+    spec!("working", 2, "wF", jobs::working),
+    spec!("pause", -3, "rF", queues::pause),
+];
+
+/// Looks a command up by name, case-insensitively.
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    COMMANDS
+        .iter()
+        .find(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Runs one request (`args` is never empty).
+pub fn execute(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Outcome {
+    let Some(name) = args.first() else {
+        return Outcome::Reply(Reply::Status(Cow::Borrowed("OK")));
+    };
+    if name.eq_ignore_ascii_case(b"quit") {
+        return Outcome::Quit;
+    }
+    let Some(spec) = lookup(name) else {
+        let shown: String = String::from_utf8_lossy(name)
+            .chars()
+            .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+            .collect();
+        return Outcome::Reply(Reply::Error(Cow::Owned(format!(
+            "ERR unknown command '{shown}'"
+        ))));
+    };
+    let argc = args.len() as i64;
+    let arity = i64::from(spec.arity);
+    if (arity > 0 && arity != argc) || argc < -arity {
+        return Outcome::Reply(Reply::Error(Cow::Owned(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.name
+        ))));
+    }
+    if !session.authenticated && spec.name != "auth" && spec.name != "ping" {
+        if shared.password().is_some() {
+            return Outcome::Reply(Reply::Error(Cow::Borrowed(
+                "NOAUTH Authentication required.",
+            )));
+        }
+        session.authenticated = true;
+    }
+    let mut ctx = Ctx {
+        shared,
+        session,
+        now: shared.clock.now_ms(),
+    };
+    (spec.handler)(&mut ctx, args)
+}
+
+/// Shorthand for `Outcome::Reply`.
+fn reply(r: Reply) -> Outcome {
+    Outcome::Reply(r)
+}

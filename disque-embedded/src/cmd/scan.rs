@@ -1,0 +1,198 @@
+//! QSCAN and JSCAN: cursor-based iteration over queues and jobs.
+//!
+//! The cursor is a position in the walk (sorted queue names; the job
+//! table's order); 0 starts and ends a walk. As in Disque, COUNT is a hint
+//! of the work done per call and every element present for the whole walk
+//! is returned at least once.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+
+use super::parse::{err, parse_cursor, parse_ll, syntax_error};
+use super::{reply, Ctx, Outcome};
+use crate::frame::Reply;
+use crate::state::job::JobState;
+
+const DEFAULT_COUNT: i64 = 100;
+
+/// Walks `total` positions from `cursor`, examining at most `count * 10`
+/// and stopping once `count` matched; returns the next cursor.
+fn walk(
+    total: usize,
+    cursor: u64,
+    count: i64,
+    busyloop: bool,
+    mut visit: impl FnMut(usize) -> bool,
+) -> u64 {
+    let mut pos = usize::try_from(cursor).unwrap_or(usize::MAX);
+    let mut matched: i64 = 0;
+    let mut budget: i64 = count.saturating_mul(10);
+    while pos < total {
+        if visit(pos) {
+            matched += 1;
+        }
+        pos += 1;
+        budget -= 1;
+        if !busyloop && count > 0 && (matched >= count || budget <= 0) {
+            break;
+        }
+    }
+    if pos >= total {
+        0
+    } else {
+        pos as u64
+    }
+}
+
+fn scan_reply(cursor: u64, items: Vec<Reply>) -> Outcome {
+    reply(Reply::Array(vec![
+        Reply::Bulk(Bytes::from(cursor.to_string())),
+        Reply::Array(items),
+    ]))
+}
+
+pub(super) fn qscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    let mut count = DEFAULT_COUNT;
+    let mut busyloop = false;
+    let (mut minlen, mut maxlen, mut importrate) = (-1i64, -1i64, -1i64);
+    let mut cursor = None;
+    let mut j = 1;
+    while j < args.len() {
+        let opt = &args[j][..];
+        let remaining = j + 1 < args.len();
+        let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
+        let value = || {
+            parse_ll(&args[j + 1]).ok_or_else(|| err("ERR value is not an integer or out of range"))
+        };
+        if is("count") && remaining {
+            match value() {
+                Ok(v) => count = v,
+                Err(e) => return reply(e),
+            }
+            j += 1;
+        } else if is("busyloop") {
+            busyloop = true;
+        } else if is("minlen") && remaining {
+            match value() {
+                Ok(v) => minlen = v,
+                Err(e) => return reply(e),
+            }
+            j += 1;
+        } else if is("maxlen") && remaining {
+            match value() {
+                Ok(v) => maxlen = v,
+                Err(e) => return reply(e),
+            }
+            j += 1;
+        } else if is("importrate") && remaining {
+            match value() {
+                Ok(v) => importrate = v,
+                Err(e) => return reply(e),
+            }
+            j += 1;
+        } else {
+            if cursor.is_some() {
+                return reply(syntax_error());
+            }
+            match parse_cursor(opt) {
+                Some(c) => cursor = Some(c),
+                None => return reply(err("ERR invalid cursor or option name")),
+            }
+        }
+        j += 1;
+    }
+    let db = ctx.shared.db();
+    let names = db.queue_names_sorted();
+    let mut items = Vec::new();
+    let next = walk(names.len(), cursor.unwrap_or(0), count, busyloop, |i| {
+        let Some(q) = db.queue(&names[i]) else {
+            return false;
+        };
+        let len = q.len() as i64;
+        if (minlen != -1 && len < minlen) || (maxlen != -1 && len > maxlen) || importrate > 0 {
+            return false;
+        }
+        items.push(Reply::Bulk(Bytes::copy_from_slice(&names[i])));
+        true
+    });
+    scan_reply(next, items)
+}
+
+pub(super) fn jscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    let mut count = DEFAULT_COUNT;
+    let mut busyloop = false;
+    let mut queue: Option<&[u8]> = None;
+    let mut states: Vec<JobState> = Vec::new();
+    let mut reply_all = false;
+    let mut cursor = None;
+    let mut j = 1;
+    while j < args.len() {
+        let opt = &args[j][..];
+        let remaining = j + 1 < args.len();
+        let is = |name: &str| opt.eq_ignore_ascii_case(name.as_bytes());
+        if is("count") && remaining {
+            match parse_ll(&args[j + 1]) {
+                Some(v) => count = v,
+                None => return reply(err("ERR value is not an integer or out of range")),
+            }
+            j += 1;
+        } else if is("busyloop") {
+            busyloop = true;
+        } else if is("queue") && remaining {
+            queue = Some(&args[j + 1]);
+            j += 1;
+        } else if is("state") && remaining {
+            match JobState::parse(&args[j + 1]) {
+                Some(s) => states.push(s),
+                None => return reply(err("ERR Invalid job state name")),
+            }
+            j += 1;
+        } else if is("reply") && remaining {
+            let v = &args[j + 1];
+            if v.eq_ignore_ascii_case(b"id") {
+                reply_all = false;
+            } else if v.eq_ignore_ascii_case(b"all") {
+                reply_all = true;
+            } else {
+                return reply(err("ERR Invalid REPLY type, try ID or ALL"));
+            }
+            j += 1;
+        } else {
+            if cursor.is_some() {
+                return reply(syntax_error());
+            }
+            match parse_cursor(opt) {
+                Some(c) => cursor = Some(c),
+                None => return reply(err("ERR invalid cursor or option name")),
+            }
+        }
+        j += 1;
+    }
+    let db = ctx.shared.db();
+    let start = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
+    let keys: Vec<_> = db.job_keys().skip(start).copied().collect();
+    let total = start.saturating_add(keys.len());
+    let mut items = Vec::new();
+    let next = walk(total, start as u64, count, busyloop, |i| {
+        let key = &keys[i - start];
+        let Some(job) = db.job(key) else {
+            return false;
+        };
+        if queue.is_some_and(|q| q != &job.queue[..]) {
+            return false;
+        }
+        if !states.is_empty() && !states.contains(&job.state) {
+            return false;
+        }
+        if reply_all {
+            items.push(db.job_info(key, ctx.now));
+        } else if let Some(id) = db.job_id(key) {
+            items.push(Reply::Status(Cow::Owned(
+                String::from_utf8_lossy(&id).into_owned(),
+            )));
+        }
+        true
+    });
+    scan_reply(next, items)
+}

@@ -1,0 +1,347 @@
+//! Server commands: AUTH, PING, INFO, SHUTDOWN, DEBUG, CONFIG, TIME,
+//! COMMAND, HELLO, and the administrative ones a single embedded node does
+//! not support.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+
+use super::parse::{err, ok, syntax_error};
+use super::{lookup, reply, Ctx, Outcome, Spec, COMMANDS};
+use crate::frame::Reply;
+
+fn bulk_string(s: String) -> Reply {
+    Reply::Bulk(Bytes::from(s))
+}
+
+pub(super) fn auth(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    match ctx.shared.password() {
+        None => reply(err("ERR Client sent AUTH, but no password is set")),
+        Some(pass) if pass.as_bytes() == &args[1][..] => {
+            ctx.session.authenticated = true;
+            reply(ok())
+        }
+        Some(_) => {
+            ctx.session.authenticated = false;
+            reply(err("ERR invalid password"))
+        }
+    }
+}
+
+pub(super) fn ping(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    match args.len() {
+        1 => reply(Reply::Status(Cow::Borrowed("PONG"))),
+        2 => reply(Reply::Bulk(args[1].clone())),
+        _ => reply(err("ERR wrong number of arguments for 'ping' command")),
+    }
+}
+
+pub(super) fn hello(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
+    let node_id = ctx.shared.db().node_id().to_owned();
+    reply(Reply::Array(vec![
+        Reply::Integer(1),
+        bulk_string(node_id.clone()),
+        Reply::Array(vec![
+            bulk_string(node_id),
+            Reply::Bulk(Bytes::new()),
+            bulk_string(ctx.shared.port.to_string()),
+            Reply::Bulk(Bytes::from_static(b"1")),
+        ]),
+    ]))
+}
+
+pub(super) fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
+    let now = ctx.now;
+    reply(Reply::Array(vec![
+        bulk_string((now / 1000).to_string()),
+        bulk_string(((now % 1000) * 1000).to_string()),
+    ]))
+}
+
+pub(super) fn shutdown(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    for opt in &args[1..] {
+        if !(opt.eq_ignore_ascii_case(b"nosave")
+            || opt.eq_ignore_ascii_case(b"save")
+            || opt.eq_ignore_ascii_case(b"rewrite-aof"))
+        {
+            return reply(syntax_error());
+        }
+    }
+    Outcome::Shutdown
+}
+
+pub(super) fn unsupported(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_uppercase();
+    reply(Reply::Error(Cow::Owned(format!(
+        "ERR {name} is not supported by the embedded node"
+    ))))
+}
+
+pub(super) fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    if args[1].eq_ignore_ascii_case(b"flushall") {
+        ctx.shared.db().flush_all();
+        reply(ok())
+    } else {
+        reply(err("ERR Syntax error, try DEBUG FLUSHALL"))
+    }
+}
+
+/// The parameters CONFIG GET knows, with their current values.
+fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
+    vec![
+        ("port", ctx.shared.port.to_string()),
+        ("requirepass", ctx.shared.password().unwrap_or_default()),
+        ("maxclients", ctx.shared.max_clients.to_string()),
+        ("appendonly", "no".to_owned()),
+    ]
+}
+
+/// Glob match supporting `*` and `?`, case-insensitively.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match (pattern.first(), text.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
+        (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => glob(&pattern[1..], &text[1..]),
+        _ => false,
+    }
+}
+
+pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    let sub = &args[1];
+    if sub.eq_ignore_ascii_case(b"get") && args.len() == 3 {
+        let pattern = &args[2];
+        let mut out = Vec::new();
+        for (name, value) in config_params(ctx) {
+            if glob(pattern, name.as_bytes()) {
+                out.push(Reply::Bulk(Bytes::from_static(name.as_bytes())));
+                out.push(bulk_string(value));
+            }
+        }
+        reply(Reply::Array(out))
+    } else if sub.eq_ignore_ascii_case(b"set") && args.len() == 4 {
+        if args[2].eq_ignore_ascii_case(b"requirepass") {
+            let pass = String::from_utf8_lossy(&args[3]).into_owned();
+            let mut guard = ctx
+                .shared
+                .requirepass
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            *guard = (!pass.is_empty()).then_some(pass);
+            reply(ok())
+        } else {
+            reply(Reply::Error(Cow::Owned(format!(
+                "ERR Unsupported CONFIG parameter: {}",
+                String::from_utf8_lossy(&args[2])
+            ))))
+        }
+    } else if sub.eq_ignore_ascii_case(b"resetstat") && args.len() == 2 {
+        reply(ok())
+    } else {
+        reply(err(
+            "ERR CONFIG subcommand must be one of GET, SET, RESETSTAT, REWRITE",
+        ))
+    }
+}
+
+fn command_entry(spec: &Spec) -> Reply {
+    let names = [
+        ('w', "write"),
+        ('r', "readonly"),
+        ('m', "denyoom"),
+        ('a', "admin"),
+        ('R', "random"),
+        ('l', "loading"),
+        ('M', "skip_monitor"),
+        ('F', "fast"),
+    ];
+    let flags = names
+        .iter()
+        .filter(|(c, _)| spec.flags.contains(*c))
+        .map(|(_, n)| Reply::Status(Cow::Borrowed(*n)))
+        .collect();
+    Reply::Array(vec![
+        Reply::Bulk(Bytes::from_static(spec.name.as_bytes())),
+        Reply::Integer(i64::from(spec.arity)),
+        Reply::Array(flags),
+        Reply::Integer(0),
+        Reply::Integer(0),
+        Reply::Integer(0),
+    ])
+}
+
+pub(super) fn command(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    if args.len() == 1 {
+        return reply(Reply::Array(COMMANDS.iter().map(command_entry).collect()));
+    }
+    let sub = &args[1];
+    if sub.eq_ignore_ascii_case(b"info") {
+        let items = args[2..]
+            .iter()
+            .map(|name| lookup(name).map_or(Reply::NilBulk, command_entry))
+            .collect();
+        reply(Reply::Array(items))
+    } else if sub.eq_ignore_ascii_case(b"count") && args.len() == 2 {
+        reply(Reply::Integer(COMMANDS.len() as i64))
+    } else {
+        reply(err("ERR Unknown subcommand or wrong number of arguments."))
+    }
+}
+
+const SECTIONS: [&str; 8] = [
+    "server",
+    "clients",
+    "memory",
+    "jobs",
+    "queues",
+    "persistence",
+    "stats",
+    "cpu",
+];
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
+    let st = &ctx.shared.stats;
+    let uptime = ctx.shared.started.elapsed().as_secs();
+    let (jobs, queues, blocked, node_id) = {
+        let db = ctx.shared.db();
+        (
+            db.job_count(),
+            db.queue_count(),
+            db.blocked_count(),
+            db.node_id().to_owned(),
+        )
+    };
+    let rss = rss_bytes();
+    let human = format!("{:.2}M", rss as f64 / (1024.0 * 1024.0));
+    let lines: Vec<(&str, String)> = match name {
+        "server" => vec![
+            ("disque_version", "1.0-rc1".into()),
+            ("disque_git_sha1", "00000000".into()),
+            ("disque_git_dirty", "0".into()),
+            ("disque_build_id", "embedded".into()),
+            ("os", std::env::consts::OS.into()),
+            ("arch_bits", (usize::BITS).to_string()),
+            ("multiplexing_api", "tokio".into()),
+            ("gcc_version", "0.0.0".into()),
+            ("process_id", std::process::id().to_string()),
+            ("run_id", node_id),
+            ("tcp_port", ctx.shared.port.to_string()),
+            ("uptime_in_seconds", uptime.to_string()),
+            ("uptime_in_days", (uptime / 86400).to_string()),
+            ("hz", "10".into()),
+            (
+                "executable",
+                std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("config_file", String::new()),
+        ],
+        "clients" => vec![
+            (
+                "connected_clients",
+                st.connected_clients.load(Ordering::Relaxed).to_string(),
+            ),
+            ("client_longest_output_list", "0".into()),
+            ("client_biggest_input_buf", "0".into()),
+            ("blocked_clients", blocked.to_string()),
+        ],
+        "memory" => vec![
+            ("used_memory", rss.to_string()),
+            ("used_memory_human", human.clone()),
+            ("used_memory_rss", rss.to_string()),
+            ("used_memory_peak", rss.to_string()),
+            ("used_memory_peak_human", human),
+            ("mem_fragmentation_ratio", "1.00".into()),
+            ("mem_allocator", "libc".into()),
+        ],
+        "jobs" => vec![("registered_jobs", jobs.to_string())],
+        "queues" => vec![("registered_queues", queues.to_string())],
+        "persistence" => vec![
+            ("loading", "0".into()),
+            ("aof_enabled", "0".into()),
+            ("aof_state", "off".into()),
+            ("aof_rewrite_in_progress", "0".into()),
+            ("aof_rewrite_scheduled", "0".into()),
+            ("aof_last_rewrite_time_sec", "-1".into()),
+            ("aof_current_rewrite_time_sec", "-1".into()),
+            ("aof_last_bgrewrite_status", "ok".into()),
+            ("aof_last_write_status", "ok".into()),
+        ],
+        "stats" => vec![
+            (
+                "total_connections_received",
+                st.connections_received.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "total_commands_processed",
+                st.commands_processed.load(Ordering::Relaxed).to_string(),
+            ),
+            ("instantaneous_ops_per_sec", "0".into()),
+            (
+                "total_net_input_bytes",
+                st.net_input_bytes.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "total_net_output_bytes",
+                st.net_output_bytes.load(Ordering::Relaxed).to_string(),
+            ),
+            ("instantaneous_input_kbps", "0.00".into()),
+            ("instantaneous_output_kbps", "0.00".into()),
+            (
+                "rejected_connections",
+                st.rejected_connections.load(Ordering::Relaxed).to_string(),
+            ),
+            ("latest_fork_usec", "0".into()),
+        ],
+        _ => vec![
+            ("used_cpu_sys", "0.00".into()),
+            ("used_cpu_user", "0.00".into()),
+            ("used_cpu_sys_children", "0.00".into()),
+            ("used_cpu_user_children", "0.00".into()),
+        ],
+    };
+    let title = match name {
+        "cpu" => "CPU".to_owned(),
+        other => {
+            let mut t = other.to_owned();
+            t[..1].make_ascii_uppercase();
+            t
+        }
+    };
+    if !out.is_empty() {
+        out.push_str("\r\n");
+    }
+    let _ = write!(out, "# {title}\r\n");
+    for (k, v) in lines {
+        let _ = write!(out, "{k}:{v}\r\n");
+    }
+}
+
+pub(super) fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
+    if args.len() > 2 {
+        return reply(syntax_error());
+    }
+    let wanted = args
+        .get(1)
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
+    let mut out = String::new();
+    for name in SECTIONS {
+        let all = matches!(wanted.as_deref(), None | Some("default") | Some("all"));
+        if all || wanted.as_deref() == Some(name) {
+            section(ctx, name, &mut out);
+        }
+    }
+    reply(bulk_string(out))
+}

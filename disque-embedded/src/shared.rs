@@ -1,0 +1,123 @@
+//! What every connection and the timer task share: the state behind one
+//! mutex, the clock, the configuration that CONFIG SET may change, counters.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::state::Db;
+
+/// Wall-clock milliseconds that advance with tokio's clock, so that tests
+/// can pause and advance time.
+#[derive(Debug)]
+pub struct Clock {
+    base_ms: u64,
+    base: Instant,
+}
+
+impl Clock {
+    /// A clock reading the system time now.
+    pub fn new() -> Clock {
+        let base_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Clock {
+            base_ms,
+            base: Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.base_ms + self.base.elapsed().as_millis() as u64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// Counters reported by INFO.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections currently open.
+    pub connected_clients: AtomicUsize,
+    /// Connections refused (client cap).
+    pub rejected_connections: AtomicU64,
+    /// Commands executed.
+    pub commands_processed: AtomicU64,
+    /// Bytes read.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written.
+    pub net_output_bytes: AtomicU64,
+}
+
+impl Stats {
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The node-wide shared state.
+#[derive(Debug)]
+pub struct Shared {
+    db: Mutex<Db>,
+    /// The clock.
+    pub clock: Clock,
+    /// The port the node listens on.
+    pub port: u16,
+    /// `requirepass`, changeable with CONFIG SET.
+    pub requirepass: RwLock<Option<String>>,
+    /// Counters.
+    pub stats: Stats,
+    /// Set to true to stop the node (SHUTDOWN, Node::shutdown, drop).
+    pub shutdown: watch::Sender<bool>,
+    /// When the node started, for INFO.
+    pub started: Instant,
+    /// Per-client query buffer cap, for INFO/CONFIG.
+    pub max_clients: usize,
+}
+
+impl Shared {
+    /// Shared state for a node on `port`.
+    pub fn new(port: u16, requirepass: Option<String>, max_clients: usize) -> Shared {
+        let (shutdown, _) = watch::channel(false);
+        Shared {
+            db: Mutex::new(Db::new()),
+            clock: Clock::new(),
+            port,
+            requirepass: RwLock::new(requirepass),
+            stats: Stats::default(),
+            shutdown,
+            started: Instant::now(),
+            max_clients,
+        }
+    }
+
+    /// Locks the state. A panic while holding the lock cannot leave it
+    /// half-updated in a way that matters more than losing the node, so a
+    /// poisoned lock is simply taken over.
+    pub fn db(&self) -> MutexGuard<'_, Db> {
+        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The current password, if any.
+    pub fn password(&self) -> Option<String> {
+        self.requirepass
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Asks the node to stop.
+    pub fn trigger_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+}

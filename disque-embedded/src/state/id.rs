@@ -1,0 +1,143 @@
+//! Job ids and node ids in Disque's exact formats.
+//!
+//! A job id is 40 characters: `D-` + the first 8 hex characters of the node
+//! id + `-` + 24 characters of base64 (144 random bits) + `-` + 4 hex
+//! characters holding the TTL in minutes (odd unless RETRY is 0).
+
+use rand::{Rng, RngCore};
+
+/// Length of a job id in bytes.
+pub const JOB_ID_LEN: usize = 40;
+/// Length of a node id in bytes.
+pub const NODE_ID_LEN: usize = 40;
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// The random part of a job id, as raw bytes: the key jobs are stored under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobKey(pub [u8; 18]);
+
+impl JobKey {
+    /// A fresh random key.
+    pub fn random(rng: &mut impl RngCore) -> JobKey {
+        let mut k = [0u8; 18];
+        rng.fill_bytes(&mut k);
+        JobKey(k)
+    }
+}
+
+/// A random node id: 40 lowercase hex characters.
+pub fn random_node_id(rng: &mut impl Rng) -> String {
+    (0..NODE_ID_LEN)
+        .map(|_| char::from(HEX[rng.random_range(0..16)]))
+        .collect()
+}
+
+/// The TTL field of a job id: minutes capped at 0xffff, odd iff `retry > 0`.
+pub fn ttl_field(ttl_secs: i64, retry: i64) -> u16 {
+    let minutes = (ttl_secs / 60).clamp(0, 65535) as u16;
+    if retry > 0 {
+        minutes | 1
+    } else {
+        minutes & !1
+    }
+}
+
+/// Writes the 40-byte id of a job.
+pub fn format_job_id(node_id: &[u8], key: &JobKey, ttl_field: u16) -> [u8; JOB_ID_LEN] {
+    let mut id = [0u8; JOB_ID_LEN];
+    id[0] = b'D';
+    id[1] = b'-';
+    id[2..10].copy_from_slice(&node_id[..8]);
+    id[10] = b'-';
+    for (chunk, out) in key.0.chunks(3).zip(id[11..35].chunks_mut(4)) {
+        let n = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
+        out[0] = B64[(n >> 18) as usize & 63];
+        out[1] = B64[(n >> 12) as usize & 63];
+        out[2] = B64[(n >> 6) as usize & 63];
+        out[3] = B64[n as usize & 63];
+    }
+    id[35] = b'-';
+    for (i, shift) in [12u16, 8, 4, 0].into_iter().enumerate() {
+        id[36 + i] = HEX[usize::from((ttl_field >> shift) & 15)];
+    }
+    id
+}
+
+/// Disque's lenient id check: length 40, `D-` prefix, `-` at 10 and 35.
+pub fn is_valid_job_id(id: &[u8]) -> bool {
+    id.len() == JOB_ID_LEN && id[0] == b'D' && id[1] == b'-' && id[10] == b'-' && id[35] == b'-'
+}
+
+fn b64_value(c: u8) -> Option<u32> {
+    B64.iter().position(|&b| b == c).map(|p| p as u32)
+}
+
+fn hex_value(c: u8) -> Option<u16> {
+    HEX.iter().position(|&b| b == c).map(|p| p as u16)
+}
+
+/// Splits a (valid-looking) id of this node into its key and TTL field;
+/// `None` when it cannot name a job of the node whose id is `node_id`.
+pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16)> {
+    if !is_valid_job_id(id) || id[2..10] != node_id[..8] {
+        return None;
+    }
+    let mut key = [0u8; 18];
+    for (chunk, out) in id[11..35].chunks(4).zip(key.chunks_mut(3)) {
+        let mut n = 0u32;
+        for &c in chunk {
+            n = (n << 6) | b64_value(c)?;
+        }
+        out[0] = (n >> 16) as u8;
+        out[1] = (n >> 8) as u8;
+        out[2] = n as u8;
+    }
+    let mut ttl = 0u16;
+    for &c in &id[36..40] {
+        ttl = (ttl << 4) | hex_value(c)?;
+    }
+    Some((JobKey(key), ttl))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_field_matches_disque_examples() {
+        assert_eq!(ttl_field(86400, 300), 0x05a1);
+        assert_eq!(ttl_field(86400, 0), 0x05a0);
+        assert_eq!(ttl_field(59, 5), 0x0001);
+        assert_eq!(ttl_field(4_000_000, 1), 0xffff);
+        assert_eq!(ttl_field(4_000_000, 0), 0xfffe);
+    }
+
+    #[test]
+    fn ids_round_trip_and_have_the_exact_shape() {
+        let node = b"0123abcd0123abcd0123abcd0123abcd0123abcd";
+        let mut rng = rand::rng();
+        for _ in 0..100 {
+            let key = JobKey::random(&mut rng);
+            let id = format_job_id(node, &key, 0x05a1);
+            let s = std::str::from_utf8(&id).unwrap();
+            assert!(s.starts_with("D-0123abcd-"));
+            assert!(s.ends_with("-05a1"));
+            assert!(is_valid_job_id(&id));
+            assert_eq!(parse_job_id(node, &id), Some((key, 0x05a1)));
+        }
+    }
+
+    #[test]
+    fn lenient_validation_and_foreign_ids() {
+        let node = b"0123abcd0123abcd0123abcd0123abcd0123abcd";
+        let weird = b"D-zzzzzzzz-!!!!!!!!!!!!!!!!!!!!!!!!-zzzz";
+        assert!(is_valid_job_id(weird));
+        assert_eq!(parse_job_id(node, weird), None);
+        assert!(!is_valid_job_id(b"foo"));
+        assert!(!is_valid_job_id(
+            b"D-deadbeef+AAAAAAAAAAAAAAAAAAAAAAAA-0001"
+        ));
+    }
+}

@@ -1,0 +1,654 @@
+//! The node's state behind a small API: jobs, queues, timers and blocked
+//! clients. Every method is synchronous and takes the current time in
+//! milliseconds, so the whole state lives behind one short-held mutex and is
+//! unit-testable without a clock.
+
+pub mod id;
+pub mod job;
+pub mod queue;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::sync::oneshot;
+
+use crate::frame::Reply;
+use id::{format_job_id, parse_job_id, JobKey};
+use job::{Job, JobState, FLAG_DELIVERED, FLAG_QUEUED_ONCE};
+use queue::{Queue, PAUSED_IN, PAUSED_OUT};
+
+/// Queues idle, empty and unblocked for this long are evicted (seconds).
+pub const QUEUE_MAX_IDLE_SECS: u64 = 300;
+
+/// A validated ADDJOB request.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    /// Queue name.
+    pub queue: &'a [u8],
+    /// Body.
+    pub body: &'a [u8],
+    /// REPLICATE (1..=65535).
+    pub replicate: u16,
+    /// TTL, seconds (> 0).
+    pub ttl: i64,
+    /// RETRY, seconds (>= 0).
+    pub retry: i64,
+    /// DELAY, seconds (>= 0, < ttl).
+    pub delay: i64,
+    /// MAXLEN (0 = none).
+    pub maxlen: i64,
+}
+
+/// Why ADDJOB refused a valid request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddError {
+    /// More copies asked than this single node can hold.
+    NoRepl,
+    /// The queue is already at MAXLEN.
+    MaxLen,
+    /// The queue is paused in input.
+    Paused,
+}
+
+/// WORKING refused: half of the TTL already elapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLate;
+
+/// A client blocked in GETJOB.
+#[derive(Debug)]
+struct Waiter {
+    queues: Vec<Arc<[u8]>>,
+    withcounters: bool,
+    tx: oneshot::Sender<Reply>,
+}
+
+/// Everything the node knows.
+#[derive(Debug)]
+pub struct Db {
+    node_id: String,
+    jobs: HashMap<JobKey, Box<Job>>,
+    queues: HashMap<Arc<[u8]>, Queue>,
+    timers: BTreeSet<(u64, JobKey)>,
+    waiters: HashMap<u64, Waiter>,
+    next_waiter: u64,
+    prev_ctime: u64,
+    rng: StdRng,
+}
+
+fn bulk(b: &[u8]) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(b))
+}
+
+fn bulk_str(s: &'static str) -> Reply {
+    Reply::Bulk(Bytes::from_static(s.as_bytes()))
+}
+
+impl Db {
+    /// An empty node state with a random node id.
+    pub fn new() -> Db {
+        let mut rng = StdRng::from_os_rng();
+        Db {
+            node_id: id::random_node_id(&mut rng),
+            jobs: HashMap::new(),
+            queues: HashMap::new(),
+            timers: BTreeSet::new(),
+            waiters: HashMap::new(),
+            next_waiter: 1,
+            prev_ctime: 0,
+            rng,
+        }
+    }
+
+    /// This node's 40-hex-char id.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Number of registered jobs.
+    pub fn job_count(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Number of registered queues.
+    pub fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Number of clients blocked in GETJOB.
+    pub fn blocked_count(&self) -> usize {
+        self.waiters.len()
+    }
+
+    /// The 40-byte id of a job.
+    pub fn job_id(&self, key: &JobKey) -> Option<[u8; id::JOB_ID_LEN]> {
+        let job = self.jobs.get(key)?;
+        Some(format_job_id(self.node_id.as_bytes(), key, job.ttl_field))
+    }
+
+    /// The key of the job named by `id`, if this node knows it.
+    pub fn lookup(&self, id: &[u8]) -> Option<JobKey> {
+        let (key, ttl) = parse_job_id(self.node_id.as_bytes(), id)?;
+        match self.jobs.get(&key) {
+            Some(job) if job.ttl_field == ttl => Some(key),
+            _ => None,
+        }
+    }
+
+    /// A job by key.
+    pub fn job(&self, key: &JobKey) -> Option<&Job> {
+        self.jobs.get(key).map(|b| &**b)
+    }
+
+    /// A queue by name.
+    pub fn queue(&self, name: &[u8]) -> Option<&Queue> {
+        self.queues.get(name)
+    }
+
+    /// Queue names, sorted (the order QSCAN walks them).
+    pub fn queue_names_sorted(&self) -> Vec<Arc<[u8]>> {
+        let mut names: Vec<Arc<[u8]>> = self.queues.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// Every job key, in the table's order (the order JSCAN walks them).
+    pub fn job_keys(&self) -> impl Iterator<Item = &JobKey> {
+        self.jobs.keys()
+    }
+
+    fn queue_or_create(&mut self, name: &[u8], now: u64) -> &mut Queue {
+        if !self.queues.contains_key(name) {
+            let arc: Arc<[u8]> = Arc::from(name);
+            self.queues.insert(arc.clone(), Queue::new(arc, now / 1000));
+        }
+        // The queue was inserted just above if it was missing.
+        self.queues
+            .get_mut(name)
+            .unwrap_or_else(|| unreachable!("queue inserted above"))
+    }
+
+    /// ADDJOB: registers a job and queues it (or schedules it after DELAY).
+    pub fn add_job(&mut self, req: &NewJob<'_>, now: u64) -> Result<JobKey, AddError> {
+        if req.replicate > 1 {
+            return Err(AddError::NoRepl);
+        }
+        if let Some(q) = self.queues.get(req.queue) {
+            if req.maxlen > 0 && q.len() as i64 >= req.maxlen {
+                return Err(AddError::MaxLen);
+            }
+            if q.paused & PAUSED_IN != 0 {
+                return Err(AddError::Paused);
+            }
+        }
+        let mut key = JobKey::random(&mut self.rng);
+        while self.jobs.contains_key(&key) {
+            key = JobKey::random(&mut self.rng);
+        }
+        let mut ctime = now.saturating_mul(1_000_000);
+        if ctime <= self.prev_ctime {
+            ctime = self.prev_ctime + 1;
+        }
+        self.prev_ctime = ctime;
+        let queue = match self.queues.get_key_value(req.queue) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(req.queue),
+        };
+        let qtime = if req.delay > 0 {
+            now + req.delay as u64 * 1000
+        } else {
+            now + req.retry as u64 * 1000
+        };
+        let job = Box::new(Job {
+            queue,
+            body: req.body.into(),
+            ctime,
+            etime: now / 1000 + req.ttl as u64,
+            qtime,
+            awake: 0,
+            retry: req.retry.min(u32::MAX as i64) as u32,
+            delay: req.delay.min(u32::MAX as i64) as u32,
+            nacks: 0,
+            deliv: 0,
+            repl: req.replicate,
+            ttl_field: id::ttl_field(req.ttl, req.retry),
+            state: JobState::Active,
+            flags: 0,
+        });
+        self.jobs.insert(key, job);
+        if req.delay == 0 {
+            self.enqueue(&key, false, now);
+        } else {
+            self.reschedule(&key);
+        }
+        Ok(key)
+    }
+
+    /// Recomputes when the timer wakes a job (TTL, or its next queueing).
+    fn reschedule(&mut self, key: &JobKey) {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return;
+        };
+        let mut at = job.etime * 1000 + 1000;
+        if matches!(job.state, JobState::Active | JobState::Queued) && job.qtime != 0 {
+            at = at.min(job.qtime);
+        }
+        if at != job.awake {
+            if job.awake != 0 {
+                self.timers.remove(&(job.awake, *key));
+            }
+            job.awake = at;
+            self.timers.insert((at, *key));
+        }
+    }
+
+    /// Queues an active job. `nack` counts it as a negative acknowledgement,
+    /// otherwise a re-queue counts as an additional delivery. Returns
+    /// whether the job was queued.
+    pub fn enqueue(&mut self, key: &JobKey, nack: bool, now: u64) -> bool {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return false;
+        };
+        if job.state == JobState::Queued || job.qtime == 0 {
+            return false;
+        }
+        if job.retry == 0 && job.flags & FLAG_DELIVERED != 0 {
+            return false;
+        }
+        job.state = JobState::Queued;
+        job.qtime = if job.retry > 0 {
+            now + u64::from(job.retry) * 1000
+        } else {
+            0
+        };
+        if job.flags & FLAG_QUEUED_ONCE != 0 || nack {
+            if nack {
+                job.nacks = job.nacks.saturating_add(1);
+            } else {
+                job.deliv = job.deliv.saturating_add(1);
+            }
+        }
+        job.flags |= FLAG_QUEUED_ONCE;
+        let (ctime, qname) = (job.ctime, job.queue.clone());
+        self.reschedule(key);
+        let q = self.queue_or_create(&qname, now);
+        q.jobs.insert(ctime, *key);
+        q.atime = now / 1000;
+        q.jobs_in += 1;
+        if q.paused & PAUSED_OUT == 0 && !q.blocked.is_empty() {
+            self.serve_blocked(&qname, now);
+        }
+        true
+    }
+
+    /// Takes a queued job out of its queue (it becomes active).
+    pub fn dequeue(&mut self, key: &JobKey) -> bool {
+        let Some(job) = self.jobs.get_mut(key) else {
+            return false;
+        };
+        if job.state != JobState::Queued {
+            return false;
+        }
+        job.state = JobState::Active;
+        if let Some(q) = self.queues.get_mut(&job.queue) {
+            q.jobs.remove(&job.ctime);
+        }
+        true
+    }
+
+    /// Forgets a job whatever its state (ACKJOB, FASTACK, DELJOB, expiry).
+    pub fn delete(&mut self, key: &JobKey) -> bool {
+        let Some(job) = self.jobs.remove(key) else {
+            return false;
+        };
+        if job.state == JobState::Queued {
+            if let Some(q) = self.queues.get_mut(&job.queue) {
+                q.jobs.remove(&job.ctime);
+            }
+        }
+        if job.awake != 0 {
+            self.timers.remove(&(job.awake, *key));
+        }
+        true
+    }
+
+    /// WORKING: postpones the next queueing; returns RETRY.
+    pub fn working(&mut self, key: &JobKey, now: u64) -> Result<u32, TooLate> {
+        let Some(job) = self.jobs.get(key) else {
+            return Ok(0);
+        };
+        let ttl = (job.etime * 1000) as i64 - job.ctime_ms() as i64;
+        let elapsed = now as i64 - job.ctime_ms() as i64;
+        if ttl > 0 && elapsed > ttl / 2 {
+            return Err(TooLate);
+        }
+        self.dequeue(key);
+        let Some(job) = self.jobs.get_mut(key) else {
+            return Ok(0);
+        };
+        let retry = job.retry;
+        if job.retry != 0 && job.qtime != 0 {
+            job.qtime = now + u64::from(job.retry) * 1000;
+            self.reschedule(key);
+        }
+        Ok(retry)
+    }
+
+    /// Pops the oldest job of a queue for delivery.
+    fn fetch(&mut self, qname: &[u8], now: u64) -> Option<JobKey> {
+        let q = self.queues.get_mut(qname)?;
+        let (_, key) = q.jobs.pop_first()?;
+        q.atime = now / 1000;
+        q.jobs_out += 1;
+        if let Some(job) = self.jobs.get_mut(&key) {
+            job.state = JobState::Active;
+            job.flags |= FLAG_DELIVERED;
+        }
+        Some(key)
+    }
+
+    /// `[queue, id, body]` (plus the counters) for GETJOB and QPEEK.
+    pub fn job_reply(&self, key: &JobKey, withcounters: bool) -> Reply {
+        let Some(job) = self.jobs.get(key) else {
+            return Reply::NilBulk;
+        };
+        let id = format_job_id(self.node_id.as_bytes(), key, job.ttl_field);
+        let mut v = Vec::with_capacity(if withcounters { 7 } else { 3 });
+        v.push(bulk(&job.queue));
+        v.push(bulk(&id));
+        v.push(bulk(&job.body));
+        if withcounters {
+            v.push(bulk_str("nacks"));
+            v.push(Reply::Integer(i64::from(job.nacks)));
+            v.push(bulk_str("additional-deliveries"));
+            v.push(Reply::Integer(i64::from(job.deliv)));
+        }
+        Reply::Array(v)
+    }
+
+    /// SHOW / JSCAN REPLY ALL: the job's full description.
+    pub fn job_info(&self, key: &JobKey, now: u64) -> Reply {
+        let Some(job) = self.jobs.get(key) else {
+            return Reply::NilBulk;
+        };
+        let id = format_job_id(self.node_id.as_bytes(), key, job.ttl_field);
+        let ttl = (job.etime as i64 - (now / 1000) as i64).max(0);
+        let requeue = if job.qtime == 0 {
+            Reply::NilBulk
+        } else {
+            Reply::Integer(job.qtime.saturating_sub(now) as i64)
+        };
+        let awake = if job.awake == 0 {
+            Reply::NilBulk
+        } else {
+            Reply::Integer(job.awake.saturating_sub(now) as i64)
+        };
+        Reply::Array(vec![
+            bulk_str("id"),
+            bulk(&id),
+            bulk_str("queue"),
+            bulk(&job.queue),
+            bulk_str("state"),
+            bulk_str(job.state.name()),
+            bulk_str("repl"),
+            Reply::Integer(i64::from(job.repl)),
+            bulk_str("ttl"),
+            Reply::Integer(ttl),
+            bulk_str("ctime"),
+            Reply::Integer(job.ctime as i64),
+            bulk_str("delay"),
+            Reply::Integer(i64::from(job.delay)),
+            bulk_str("retry"),
+            Reply::Integer(i64::from(job.retry)),
+            bulk_str("nacks"),
+            Reply::Integer(i64::from(job.nacks)),
+            bulk_str("additional-deliveries"),
+            Reply::Integer(i64::from(job.deliv)),
+            bulk_str("nodes-delivered"),
+            Reply::Array(vec![bulk(self.node_id.as_bytes())]),
+            bulk_str("nodes-confirmed"),
+            Reply::Array(vec![]),
+            bulk_str("next-requeue-within"),
+            requeue,
+            bulk_str("next-awake-within"),
+            awake,
+            bulk_str("body"),
+            bulk(&job.body),
+        ])
+    }
+
+    /// GETJOB without blocking: up to `count` jobs, round-robin over the
+    /// queues left to right. Missing queues it looks at are created.
+    pub fn get_jobs(
+        &mut self,
+        queues: &[Bytes],
+        mut count: u64,
+        withcounters: bool,
+        now: u64,
+    ) -> Vec<Reply> {
+        let mut out = Vec::new();
+        loop {
+            let before = out.len();
+            for name in queues {
+                let paused = match self.queues.get(&name[..]) {
+                    Some(q) => q.paused & PAUSED_OUT != 0,
+                    None => {
+                        self.queue_or_create(name, now);
+                        continue;
+                    }
+                };
+                if paused {
+                    continue;
+                }
+                if let Some(key) = self.fetch(name, now) {
+                    out.push(self.job_reply(&key, withcounters));
+                    count -= 1;
+                    if count == 0 {
+                        return out;
+                    }
+                }
+            }
+            if out.len() == before {
+                return out;
+            }
+        }
+    }
+
+    /// Blocks a client on `queues` (creating them); it is sent one job as
+    /// `[[queue, id, body]]`, or a null array on FLUSHALL. Returns the id to
+    /// pass to [`Db::unblock`].
+    pub fn block(
+        &mut self,
+        queues: &[Bytes],
+        withcounters: bool,
+        tx: oneshot::Sender<Reply>,
+        now: u64,
+    ) -> u64 {
+        let id = self.next_waiter;
+        self.next_waiter += 1;
+        let mut names: Vec<Arc<[u8]>> = Vec::with_capacity(queues.len());
+        for name in queues {
+            if names.iter().any(|n| n[..] == name[..]) {
+                continue;
+            }
+            let q = self.queue_or_create(name, now);
+            q.blocked.push_back(id);
+            names.push(q.name.clone());
+        }
+        self.waiters.insert(
+            id,
+            Waiter {
+                queues: names,
+                withcounters,
+                tx,
+            },
+        );
+        id
+    }
+
+    /// Removes a blocked client; false if it was already served.
+    pub fn unblock(&mut self, id: u64) -> bool {
+        let Some(w) = self.waiters.remove(&id) else {
+            return false;
+        };
+        for name in &w.queues {
+            if let Some(q) = self.queues.get_mut(name) {
+                q.blocked.retain(|&b| b != id);
+            }
+        }
+        true
+    }
+
+    /// Serves the clients blocked on a queue, in the order they blocked.
+    fn serve_blocked(&mut self, qname: &[u8], now: u64) {
+        loop {
+            let Some(q) = self.queues.get_mut(qname) else {
+                return;
+            };
+            if q.paused & PAUSED_OUT != 0 || q.jobs.is_empty() {
+                return;
+            }
+            let Some(&wid) = q.blocked.front() else {
+                return;
+            };
+            let Some(w) = self.waiters.get(&wid) else {
+                q.blocked.pop_front();
+                continue;
+            };
+            let withcounters = w.withcounters;
+            if w.tx.is_closed() {
+                self.unblock(wid);
+                continue;
+            }
+            let Some(key) = self.fetch(qname, now) else {
+                return;
+            };
+            let reply = Reply::Array(vec![self.job_reply(&key, withcounters)]);
+            self.unblock_and_send(wid, reply, key);
+        }
+    }
+
+    fn unblock_and_send(&mut self, wid: u64, reply: Reply, key: JobKey) {
+        let Some(w) = self.waiters.remove(&wid) else {
+            return;
+        };
+        for name in &w.queues {
+            if let Some(q) = self.queues.get_mut(name) {
+                q.blocked.retain(|&b| b != wid);
+            }
+        }
+        if w.tx.send(reply).is_err() {
+            // The client went away in between: put the job back.
+            if let Some(job) = self.jobs.get_mut(&key) {
+                job.state = JobState::Queued;
+                let (ctime, qname) = (job.ctime, job.queue.clone());
+                if let Some(q) = self.queues.get_mut(&qname) {
+                    q.jobs.insert(ctime, key);
+                    q.jobs_out = q.jobs_out.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    /// PAUSE: replaces the pause state when `update`; returns the state.
+    pub fn pause(&mut self, name: &[u8], flags: Option<u8>, now: u64) -> u8 {
+        let old = self.queues.get(name).map_or(0, |q| q.paused);
+        let Some(new) = flags else {
+            return old;
+        };
+        if !self.queues.contains_key(name) && old == new {
+            return 0;
+        }
+        let q = self.queue_or_create(name, now);
+        q.paused = new;
+        if old & PAUSED_OUT != 0 && new & PAUSED_OUT == 0 {
+            self.serve_blocked(name, now);
+        }
+        new
+    }
+
+    /// Runs the timers due at `now`: re-queues, delayed queueing, expiry.
+    /// Costs O(jobs due), not O(jobs).
+    pub fn run_timers(&mut self, now: u64) {
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if let Some(job) = self.jobs.get_mut(&key) {
+                job.awake = 0;
+            }
+            self.process_job(&key, now);
+        }
+    }
+
+    fn process_job(&mut self, key: &JobKey, now: u64) {
+        let Some(job) = self.jobs.get(key) else {
+            return;
+        };
+        if job.etime <= now / 1000 {
+            self.delete(key);
+            return;
+        }
+        if job.state == JobState::Active && job.qtime != 0 && job.qtime <= now {
+            let paused_in = self
+                .queues
+                .get(&job.queue)
+                .is_some_and(|q| q.paused & PAUSED_IN != 0);
+            if job.retry != 0 && paused_in {
+                if let Some(job) = self.jobs.get_mut(key) {
+                    job.qtime = now + u64::from(job.retry) * 1000;
+                }
+            } else {
+                self.enqueue(key, false, now);
+            }
+        }
+        if let Some(job) = self.jobs.get_mut(key) {
+            if job.state == JobState::Queued && job.qtime != 0 && job.qtime <= now && job.retry != 0
+            {
+                job.qtime = now + u64::from(job.retry) * 1000;
+            }
+        }
+        self.reschedule(key);
+    }
+
+    /// Evicts queues that are empty, unblocked, not paused and idle.
+    pub fn evict_idle_queues(&mut self, now: u64) {
+        let now_s = now / 1000;
+        self.queues.retain(|_, q| {
+            !(q.jobs.is_empty()
+                && q.blocked.is_empty()
+                && q.paused == 0
+                && now_s.saturating_sub(q.atime) >= QUEUE_MAX_IDLE_SECS)
+        });
+    }
+
+    /// DEBUG FLUSHALL: forgets every job and queue; blocked clients get a
+    /// null reply.
+    pub fn flush_all(&mut self) {
+        for (_, w) in self.waiters.drain() {
+            let _ = w.tx.send(Reply::NilArray);
+        }
+        self.jobs.clear();
+        self.queues.clear();
+        self.timers.clear();
+    }
+
+    /// Unblocks every client with a null reply (shutdown).
+    pub fn release_waiters(&mut self) {
+        for (_, w) in self.waiters.drain() {
+            let _ = w.tx.send(Reply::NilArray);
+        }
+        for q in self.queues.values_mut() {
+            q.blocked.clear();
+        }
+    }
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
