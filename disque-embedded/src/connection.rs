@@ -101,7 +101,7 @@ pub async fn serve(
                 Ok(0) | Err(_) => return,
                 Ok(n) => Stats::add(&shared.stats.net_input_bytes, n as u64),
             },
-            _ = shutdown.changed() => return,
+            _ = crate::shared::stopped(&mut shutdown) => return,
         }
     }
 }
@@ -151,7 +151,7 @@ async fn wait_for_job(
                     }
                 }
             },
-            _ = shutdown.changed() => {
+            _ = crate::shared::stopped(shutdown) => {
                 shared.db().unblock(id);
                 return AfterWait::Close;
             }

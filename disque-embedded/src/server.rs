@@ -38,7 +38,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
         loop {
             tokio::select! {
                 _ = interval.tick() => {}
-                _ = timer_shutdown.changed() => break,
+                _ = crate::shared::stopped(&mut timer_shutdown) => break,
             }
             let now = timer_shared.clock.now_ms();
             let mut db = timer_shared.db();
@@ -53,7 +53,7 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = shutdown.changed() => break,
+            _ = crate::shared::stopped(&mut shutdown) => break,
         };
         let Ok((mut socket, _)) = accepted else {
             // Transient accept errors (e.g. too many open files): back off.

@@ -121,3 +121,9 @@ impl Shared {
         self.shutdown.send_replace(true);
     }
 }
+
+/// Resolves once the node is asked to stop, even if that happened before
+/// the call (a receiver subscribed late must not miss it).
+pub async fn stopped(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}

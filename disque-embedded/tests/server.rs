@@ -1,0 +1,305 @@
+//! End-to-end: raw RESP over TCP to a node on 127.0.0.1:0.
+
+use std::time::Duration;
+
+use disque_embedded::{Config, Node};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// A decoded RESP2 reply, enough for these tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum R {
+    Status(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    NilArray,
+    Array(Vec<R>),
+}
+
+impl R {
+    fn bulk(s: &str) -> R {
+        R::Bulk(s.as_bytes().to_vec())
+    }
+    fn status(&self) -> String {
+        match self {
+            R::Status(s) => s.clone(),
+            other => panic!("expected a status, got {other:?}"),
+        }
+    }
+    fn items(&self) -> &[R] {
+        match self {
+            R::Array(v) => v,
+            other => panic!("expected an array, got {other:?}"),
+        }
+    }
+}
+
+struct Conn {
+    io: BufReader<TcpStream>,
+}
+
+impl Conn {
+    async fn open(node: &Node) -> Conn {
+        Conn {
+            io: BufReader::new(TcpStream::connect(node.addr()).await.unwrap()),
+        }
+    }
+
+    fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    async fn send(&mut self, args: &[&str]) {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.io
+            .get_mut()
+            .write_all(&Self::encode(&args))
+            .await
+            .unwrap();
+    }
+
+    async fn cmd(&mut self, args: &[&str]) -> R {
+        self.send(args).await;
+        self.read().await
+    }
+
+    async fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.io.read_line(&mut line).await.unwrap();
+        assert!(line.ends_with("\r\n"), "truncated reply line {line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    fn read(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + '_>> {
+        Box::pin(async move {
+            let line = self.line().await;
+            let (kind, rest) = line.split_at(1);
+            match kind {
+                "+" => R::Status(rest.to_owned()),
+                "-" => R::Error(rest.to_owned()),
+                ":" => R::Int(rest.parse().unwrap()),
+                "$" if rest == "-1" => R::Nil,
+                "$" => {
+                    let n: usize = rest.parse().unwrap();
+                    let mut buf = vec![0; n + 2];
+                    self.io.read_exact(&mut buf).await.unwrap();
+                    buf.truncate(n);
+                    R::Bulk(buf)
+                }
+                "*" if rest == "-1" => R::NilArray,
+                "*" => {
+                    let n: usize = rest.parse().unwrap();
+                    let mut v = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(self.read().await);
+                    }
+                    R::Array(v)
+                }
+                _ => panic!("unexpected reply line {line:?}"),
+            }
+        })
+    }
+
+    /// True once the server closed the connection.
+    async fn closed(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.io.read(&mut buf)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    }
+}
+
+#[tokio::test]
+async fn add_get_ack_round_trip() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    let id = c
+        .cmd(&["ADDJOB", "q", "hello\r\n\0world", "0"])
+        .await
+        .status();
+    assert_eq!(id.len(), 40);
+    assert_eq!(c.cmd(&["QLEN", "q"]).await, R::Int(1));
+    let got = c.cmd(&["GETJOB", "NOHANG", "FROM", "q"]).await;
+    assert_eq!(
+        got,
+        R::Array(vec![R::Array(vec![
+            R::bulk("q"),
+            R::bulk(&id),
+            R::bulk("hello\r\n\0world")
+        ])])
+    );
+    assert_eq!(c.cmd(&["QLEN", "q"]).await, R::Int(0));
+    assert_eq!(c.cmd(&["ACKJOB", &id]).await, R::Int(1));
+    assert_eq!(c.cmd(&["SHOW", &id]).await, R::Nil);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn pipelined_requests_are_answered_in_order() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    let mut batch = Vec::new();
+    for i in 0..200 {
+        let body = format!("job-{i}");
+        batch.extend(Conn::encode(&[b"ADDJOB", b"pipe", body.as_bytes(), b"0"]));
+    }
+    batch.extend(Conn::encode(&[b"QLEN", b"pipe"]));
+    batch.extend(b"PING\r\n");
+    c.io.get_mut().write_all(&batch).await.unwrap();
+    for _ in 0..200 {
+        assert!(matches!(c.read().await, R::Status(s) if s.starts_with("D-")));
+    }
+    assert_eq!(c.read().await, R::Int(200));
+    assert_eq!(c.read().await, R::Status("PONG".into()));
+    let first = c.cmd(&["GETJOB", "COUNT", "3", "FROM", "pipe"]).await;
+    let bodies: Vec<R> = first.items().iter().map(|j| j.items()[2].clone()).collect();
+    assert_eq!(
+        bodies,
+        vec![R::bulk("job-0"), R::bulk("job-1"), R::bulk("job-2")]
+    );
+}
+
+#[tokio::test]
+async fn blocked_clients_are_served_in_the_order_they_blocked() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut first = Conn::open(&node).await;
+    let mut second = Conn::open(&node).await;
+    let mut admin = Conn::open(&node).await;
+    first
+        .send(&["GETJOB", "TIMEOUT", "10000", "FROM", "bq"])
+        .await;
+    wait_blocked(&mut admin, "bq", 1).await;
+    second
+        .send(&["GETJOB", "TIMEOUT", "10000", "FROM", "bq"])
+        .await;
+    wait_blocked(&mut admin, "bq", 2).await;
+    let a = admin.cmd(&["ADDJOB", "bq", "a", "0"]).await.status();
+    let b = admin.cmd(&["ADDJOB", "bq", "b", "0"]).await.status();
+    assert_eq!(first.read().await.items()[0].items()[1], R::bulk(&a));
+    assert_eq!(second.read().await.items()[0].items()[1], R::bulk(&b));
+}
+
+/// Polls QSTAT until `n` clients are blocked on `queue` (bounded).
+async fn wait_blocked(admin: &mut Conn, queue: &str, n: i64) {
+    for _ in 0..500 {
+        let stat = admin.cmd(&["QSTAT", queue]).await;
+        if let R::Array(fields) = &stat {
+            if fields[9] == R::Int(n) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} clients never blocked on {queue}");
+}
+
+#[tokio::test]
+async fn a_blocked_getjob_times_out_with_a_null_reply() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    assert_eq!(
+        c.cmd(&["GETJOB", "TIMEOUT", "100", "FROM", "empty"]).await,
+        R::NilArray
+    );
+    assert_eq!(c.cmd(&["PING"]).await, R::Status("PONG".into()));
+}
+
+#[tokio::test]
+async fn flushall_releases_blocked_clients() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut blocked = Conn::open(&node).await;
+    let mut admin = Conn::open(&node).await;
+    blocked.send(&["GETJOB", "FROM", "fq"]).await;
+    wait_blocked(&mut admin, "fq", 1).await;
+    assert_eq!(
+        admin.cmd(&["DEBUG", "FLUSHALL"]).await,
+        R::Status("OK".into())
+    );
+    assert_eq!(blocked.read().await, R::NilArray);
+    assert_eq!(
+        admin.cmd(&["INFO", "queues"]).await,
+        R::bulk("# Queues\r\nregistered_queues:0\r\n")
+    );
+}
+
+#[tokio::test]
+async fn requirepass_refuses_everything_but_auth_ping_and_quit() {
+    let node = Node::start(Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        requirepass: Some("sesame".into()),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let mut c = Conn::open(&node).await;
+    assert_eq!(
+        c.cmd(&["QLEN", "q"]).await,
+        R::Error("NOAUTH Authentication required.".into())
+    );
+    assert_eq!(c.cmd(&["PING"]).await, R::Status("PONG".into()));
+    assert_eq!(
+        c.cmd(&["AUTH", "wrong"]).await,
+        R::Error("ERR invalid password".into())
+    );
+    assert_eq!(c.cmd(&["AUTH", "sesame"]).await, R::Status("OK".into()));
+    assert_eq!(c.cmd(&["QLEN", "q"]).await, R::Int(0));
+    assert_eq!(c.cmd(&["QUIT"]).await, R::Status("OK".into()));
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_and_blocked_connections() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut idle = Conn::open(&node).await;
+    let mut blocked = Conn::open(&node).await;
+    let mut admin = Conn::open(&node).await;
+    assert_eq!(idle.cmd(&["PING"]).await, R::Status("PONG".into()));
+    blocked.send(&["GETJOB", "FROM", "sq"]).await;
+    wait_blocked(&mut admin, "sq", 1).await;
+    let addr = node.addr();
+    node.shutdown().await;
+    assert!(idle.closed().await);
+    assert!(blocked.closed().await);
+    assert!(TcpStream::connect(addr).await.is_err());
+}
+
+#[tokio::test]
+async fn the_shutdown_command_stops_the_node() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    c.send(&["SHUTDOWN"]).await;
+    tokio::time::timeout(Duration::from_secs(5), node.stopped())
+        .await
+        .unwrap();
+    assert!(c.closed().await);
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn command_table_has_disques_32_commands() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    assert_eq!(c.cmd(&["COMMAND", "COUNT"]).await, R::Int(32));
+    assert_eq!(c.cmd(&["COMMAND"]).await.items().len(), 32);
+    let info = c.cmd(&["COMMAND", "INFO", "GETJOB", "nosuch"]).await;
+    assert_eq!(info.items()[0].items()[0], R::bulk("getjob"));
+    assert_eq!(info.items()[0].items()[1], R::Int(-2));
+    assert_eq!(info.items()[1], R::Nil);
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "port"]).await,
+        R::Array(vec![
+            R::bulk("port"),
+            R::bulk(&node.addr().port().to_string())
+        ])
+    );
+}
