@@ -1,0 +1,257 @@
+//! Client throughput against an embedded node started in this process, with
+//! `redis-benchmark` run against the same node in the same run for the
+//! reference rates R(c, P) of `ADDJOB q <16 B> 0`.
+//!
+//! ```sh
+//! cargo bench -p disque --bench client                       # release build
+//! BENCH_N=50000 cargo bench -p disque --bench client         # more jobs
+//! BENCH_RUNTIME=multi cargo bench -p disque --bench client   # multi-thread client runtime
+//! ```
+//!
+//! The node runs on a runtime of its own in its own thread (as a separate
+//! server would); the client runs on a current-thread runtime unless
+//! `BENCH_RUNTIME=multi`.
+//!
+//! Without `redis-benchmark` on the PATH the reference rates are skipped.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use disque::{Client, JobOptions};
+
+const BODY: &[u8; 16] = b"0123456789abcdef";
+const TASKS: usize = 50;
+const BATCH: usize = 100;
+
+fn rate(n: usize, took: Duration) -> f64 {
+    n as f64 / took.as_secs_f64()
+}
+
+/// `redis-benchmark -c clients -P pipeline … <command>`, in requests/s.
+fn reference(
+    port: u16,
+    clients: usize,
+    pipeline: usize,
+    n: usize,
+    command: &[&str],
+) -> Option<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-c", &clients.to_string(), "-P", &pipeline.to_string()])
+        .args(["-n", &n.to_string(), "--csv"])
+        .args(command)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // CSV: a header line, then "\"ADDJOB …\",\"<rps>\",…".
+    text.lines().skip(1).find_map(|line| {
+        let mut cols = line.split(',');
+        cols.next()?;
+        cols.next()?.trim_matches('"').parse::<f64>().ok()
+    })
+}
+
+async fn add_loop(client: &Client, queue: &str, n: usize) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        client.add(BODY, queue).await.expect("ADDJOB");
+    }
+    rate(n, start.elapsed())
+}
+
+async fn add_tasks(client: &Client, queue: &str, n: usize) -> f64 {
+    let per_task = n / TASKS;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let c = client.clone();
+            let q = queue.to_owned();
+            tokio::spawn(async move {
+                for _ in 0..per_task {
+                    c.add(BODY, &q).await.expect("ADDJOB");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    rate(per_task * TASKS, start.elapsed())
+}
+
+async fn add_batched(client: &Client, queue: &str, n: usize) -> f64 {
+    let bodies = vec![BODY.to_vec(); BATCH];
+    let start = Instant::now();
+    for _ in 0..n / BATCH {
+        for r in client
+            .add_many(&bodies, queue, JobOptions::new())
+            .await
+            .expect("pipeline")
+        {
+            r.expect("ADDJOB");
+        }
+    }
+    rate(n / BATCH * BATCH, start.elapsed())
+}
+
+async fn get_ack_loop(client: &Client, queue: &str, n: usize) -> f64 {
+    let start = Instant::now();
+    for _ in 0..n {
+        let job = client.get(&[queue]).await.expect("GETJOB").expect("a job");
+        job.ack().await.expect("ACKJOB");
+    }
+    rate(n, start.elapsed())
+}
+
+async fn get_ack_batched(client: &Client, queue: &str, n: usize) -> f64 {
+    let start = Instant::now();
+    let mut done = 0;
+    while done < n {
+        // NOHANG: an empty queue ends the loop instead of blocking it.
+        let jobs = client
+            .nohang(true)
+            .get_many(&[queue], BATCH as u32)
+            .await
+            .expect("GETJOB COUNT");
+        if jobs.is_empty() {
+            break;
+        }
+        client
+            .ack(jobs.iter().map(|j| j.id()))
+            .await
+            .expect("ACKJOB");
+        done += jobs.len();
+    }
+    rate(done, start.elapsed())
+}
+
+/// Runs the embedded node on a runtime of its own, in its own thread, as a
+/// separate server would; returns its address and a handle that stops it.
+fn start_node() -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("node runtime");
+        rt.block_on(async move {
+            let node = disque_embedded::Node::start_ephemeral()
+                .await
+                .expect("embedded node");
+            addr_tx.send(node.addr()).expect("main thread waits");
+            let _ = stop_rx.await;
+        });
+    });
+    let addr = addr_rx.recv().expect("node address");
+    (addr, stop_tx, thread)
+}
+
+fn main() {
+    let (addr, stop, node) = start_node();
+    let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
+    let (rt, runtime) = if multi {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build();
+        (rt, "multi-thread")
+    } else {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        (rt, "current-thread")
+    };
+    let rt = rt.expect("client runtime");
+    rt.block_on(run(addr, runtime));
+    let _ = stop.send(());
+    node.join().expect("node thread");
+}
+
+async fn run(addr: std::net::SocketAddr, runtime: &str) {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let port = addr.port();
+    let client = Client::connect(addr).await.expect("connect");
+
+    // The embedded node runs on this process's runtime; redis-benchmark is a
+    // separate process talking to it, so it must not block the runtime.
+    let body = std::str::from_utf8(BODY).expect("ASCII body");
+    let addjob = ["ADDJOB", "bench-ref", body, "0"];
+    let r11 = tokio::task::spawn_blocking(move || reference(port, 1, 1, n, &addjob))
+        .await
+        .expect("reference");
+    let r501 = tokio::task::spawn_blocking(move || reference(port, 50, 1, n * 5, &addjob))
+        .await
+        .expect("reference");
+    // For context: the node's own GETJOB rate (the jobs added just above).
+    let getjob = ["GETJOB", "NOHANG", "WITHCOUNTERS", "FROM", "bench-ref"];
+    let g11 = tokio::task::spawn_blocking(move || reference(port, 1, 1, n, &getjob))
+        .await
+        .expect("reference");
+
+    let add1 = add_loop(&client, "bench-add", n).await;
+    let add50 = add_tasks(&client, "bench-add50", n * 5).await;
+    let addb = add_batched(&client, "bench-getack", n * 5).await;
+    let getack = get_ack_loop(&client, "bench-getack", n).await;
+    let getackb = get_ack_batched(&client, "bench-getack", n * 4).await;
+
+    let show = |r: Option<f64>| r.map_or("n/a".to_string(), |v| format!("{v:.0}/s"));
+    let ratio = |a: f64, r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.2}", a / r));
+    println!("N = {n} (BENCH_N), client runtime: {runtime}");
+    println!(
+        "R(1,1)  = {} (redis-benchmark -c 1 -P 1: ADDJOB q <16 B> 0)",
+        show(r11)
+    );
+    println!(
+        "R(50,1) = {} (redis-benchmark -c 50 -P 1: ADDJOB q <16 B> 0)",
+        show(r501)
+    );
+    println!(
+        "G(1,1)  = {} (redis-benchmark -c 1 -P 1: GETJOB NOHANG WITHCOUNTERS FROM q)",
+        show(g11)
+    );
+    println!();
+    println!("| path | rate | measured | target |");
+    println!("|---|---|---|---|");
+    let rows = [
+        (
+            "1 task `add` loop".to_string(),
+            add1,
+            format!("{} × R(1,1)", ratio(add1, r11)),
+            "≥ 0.9 × R(1,1)",
+        ),
+        (
+            format!("{TASKS} tasks `add`, one client"),
+            add50,
+            format!("{} × R(50,1)", ratio(add50, r501)),
+            "≥ 0.9 × R(50,1)",
+        ),
+        (
+            "1 task `get` + `ack` loop".to_string(),
+            getack,
+            format!("{} × R(1,1)", ratio(getack, r11)),
+            "≥ 0.45 × R(1,1)",
+        ),
+        (
+            format!("pipelined `add_many` ({BATCH} per write)"),
+            addb,
+            format!("{:.1} × 1-task `add`", addb / add1),
+            "≥ 5 ×",
+        ),
+        (
+            format!("`get_many` ({BATCH}) + one multi-id `ack`"),
+            getackb,
+            format!("{:.1} × `get` + `ack`", getackb / getack),
+            "≥ 5 ×",
+        ),
+    ];
+    for (path, rate, measured, target) in rows {
+        println!("| {path} | {rate:.0}/s | {measured} | {target} |");
+    }
+}
