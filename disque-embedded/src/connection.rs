@@ -1,6 +1,7 @@
 //! One client connection: read into a buffer, run every complete request
-//! already buffered, encode all their replies into one write buffer and
-//! write it once — which is what makes pipelining fast.
+//! already buffered (under one lock of the state), encode all their replies
+//! into one write buffer and write it once — which is what makes pipelining
+//! fast.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -9,169 +10,198 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::cmd::{self, Outcome, Session};
-use crate::frame::{self, Limits, ParseError, Reply};
-use crate::shared::{Shared, Stats};
+use crate::frame::{Limits, ParseError, Reply, RequestParser};
+use crate::shared::{stopped, Shared, Stats};
 
 /// Initial capacity of the read and write buffers.
 const BUF_CAPACITY: usize = 16 * 1024;
+/// Commands run per lock of the state before letting others in.
+const COMMANDS_PER_LOCK: u32 = 128;
 
-/// What to do after handling a blocked GETJOB.
-enum AfterWait {
-    Continue,
+/// Why [`run_batch`] stopped.
+enum BatchEnd {
+    /// Every complete request was run; read more.
+    NeedInput,
+    /// QUIT (its `+OK` is in the write buffer), or a protocol error (its
+    /// error is in the write buffer): flush and close.
     Close,
+    /// SHUTDOWN: flush, stop the node, close.
+    Shutdown,
+    /// A GETJOB blocked.
+    Wait {
+        id: u64,
+        rx: oneshot::Receiver<Reply>,
+        timeout_ms: u64,
+    },
+}
+
+/// The per-connection buffers and state.
+struct Client {
+    socket: TcpStream,
+    shared: Arc<Shared>,
+    limits: Arc<Limits>,
+    parser: RequestParser,
+    session: Session,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
 }
 
 /// Serves one client until it disconnects, QUITs, sends a malformed
 /// request or the node shuts down.
 pub async fn serve(
-    mut socket: TcpStream,
+    socket: TcpStream,
     shared: Arc<Shared>,
     limits: Arc<Limits>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = socket.set_nodelay(true);
-    let mut rbuf = BytesMut::with_capacity(BUF_CAPACITY);
-    let mut wbuf = BytesMut::with_capacity(BUF_CAPACITY);
-    let mut session = Session {
+    let session = Session {
         authenticated: shared.password().is_none(),
     };
+    let mut c = Client {
+        socket,
+        shared,
+        limits,
+        parser: RequestParser::new(),
+        session,
+        rbuf: BytesMut::with_capacity(BUF_CAPACITY),
+        wbuf: BytesMut::with_capacity(BUF_CAPACITY),
+    };
     loop {
-        // Run every complete request already buffered.
-        loop {
-            let args = match frame::parse_request(&mut rbuf, &limits) {
-                Ok(Some(args)) => args,
-                Ok(None) => break,
-                Err(ParseError::Protocol(msg)) => {
-                    Reply::Error(Cow::Owned(msg)).encode(&mut wbuf);
-                    let _ = write_out(&mut socket, &mut wbuf, &shared).await;
+        match c.run_batch() {
+            BatchEnd::NeedInput => {}
+            BatchEnd::Close => {
+                let _ = c.write_out().await;
+                return;
+            }
+            BatchEnd::Shutdown => {
+                let _ = c.write_out().await;
+                c.shared.trigger_shutdown();
+                return;
+            }
+            BatchEnd::Wait { id, rx, timeout_ms } => {
+                if c.write_out().await.is_err()
+                    || !c.wait_for_job(&mut shutdown, id, rx, timeout_ms).await
+                {
+                    c.shared.db().unblock(id);
                     return;
+                }
+                // Requests pipelined behind the GETJOB may be buffered.
+                continue;
+            }
+        }
+        if c.write_out().await.is_err() || c.rbuf.len() >= c.limits.max_query_buffer {
+            return;
+        }
+        tokio::select! {
+            n = c.socket.read_buf(&mut c.rbuf) => match n {
+                Ok(0) | Err(_) => return,
+                Ok(n) => Stats::add(&c.shared.stats.net_input_bytes, n as u64),
+            },
+            _ = stopped(&mut shutdown) => return,
+        }
+    }
+}
+
+impl Client {
+    /// Runs every complete request already buffered, synchronously.
+    fn run_batch(&mut self) -> BatchEnd {
+        let shared = self.shared.clone();
+        let mut guard = None;
+        let mut held = 0;
+        let mut processed = 0u64;
+        let end = loop {
+            let args = match self.parser.parse(&mut self.rbuf, &self.limits) {
+                Ok(Some(args)) => args,
+                Ok(None) => break BatchEnd::NeedInput,
+                Err(ParseError::Protocol(msg)) => {
+                    Reply::Error(Cow::Owned(msg)).encode(&mut self.wbuf);
+                    break BatchEnd::Close;
                 }
             };
             if args.is_empty() {
                 continue;
             }
-            Stats::add(&shared.stats.commands_processed, 1);
-            match cmd::execute(&shared, &mut session, &args) {
-                Outcome::Reply(reply) => reply.encode(&mut wbuf),
+            processed += 1;
+            if held == COMMANDS_PER_LOCK {
+                guard = None;
+                held = 0;
+            }
+            held += 1;
+            let db = guard.get_or_insert_with(|| shared.db());
+            match cmd::execute(&shared, db, &mut self.session, &args) {
+                Outcome::Reply(reply) => reply.encode(&mut self.wbuf),
                 Outcome::Quit => {
-                    Reply::Status(Cow::Borrowed("OK")).encode(&mut wbuf);
-                    let _ = write_out(&mut socket, &mut wbuf, &shared).await;
-                    return;
+                    Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
+                    break BatchEnd::Close;
                 }
-                Outcome::Shutdown => {
-                    let _ = write_out(&mut socket, &mut wbuf, &shared).await;
-                    shared.trigger_shutdown();
-                    return;
-                }
+                Outcome::Shutdown => break BatchEnd::Shutdown,
                 Outcome::Wait { id, rx, timeout_ms } => {
-                    if write_out(&mut socket, &mut wbuf, &shared).await.is_err() {
-                        shared.db().unblock(id);
-                        return;
-                    }
-                    let after = wait_for_job(
-                        &mut socket,
-                        &shared,
-                        &limits,
-                        &mut shutdown,
-                        &mut rbuf,
-                        &mut wbuf,
-                        id,
-                        rx,
-                        timeout_ms,
-                    )
-                    .await;
-                    if let AfterWait::Close = after {
-                        return;
-                    }
+                    break BatchEnd::Wait { id, rx, timeout_ms };
                 }
             }
-        }
-        if !wbuf.is_empty() && write_out(&mut socket, &mut wbuf, &shared).await.is_err() {
-            return;
-        }
-        if rbuf.len() >= limits.max_query_buffer {
-            return;
-        }
-        tokio::select! {
-            n = socket.read_buf(&mut rbuf) => match n {
-                Ok(0) | Err(_) => return,
-                Ok(n) => Stats::add(&shared.stats.net_input_bytes, n as u64),
-            },
-            _ = crate::shared::stopped(&mut shutdown) => return,
-        }
+        };
+        drop(guard);
+        Stats::add(&shared.stats.commands_processed, processed);
+        end
     }
-}
 
-/// Waits, for a blocked GETJOB, until a job is delivered, the timeout
-/// passes, the client goes away or the node stops; encodes the reply.
-#[allow(clippy::too_many_arguments)]
-async fn wait_for_job(
-    socket: &mut TcpStream,
-    shared: &Shared,
-    limits: &Limits,
-    shutdown: &mut watch::Receiver<bool>,
-    rbuf: &mut BytesMut,
-    wbuf: &mut BytesMut,
-    id: u64,
-    mut rx: tokio::sync::oneshot::Receiver<Reply>,
-    timeout_ms: u64,
-) -> AfterWait {
-    let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
-    let timer = async move {
-        match deadline {
-            Some(d) => tokio::time::sleep_until(d).await,
-            None => std::future::pending::<()>().await,
-        }
-    };
-    tokio::pin!(timer);
-    let reply = loop {
-        tokio::select! {
-            r = &mut rx => break r.unwrap_or(Reply::NilArray),
-            _ = &mut timer => {
-                if shared.db().unblock(id) {
-                    break Reply::NilArray;
-                }
-                // Served meanwhile: the reply is already in the channel.
-                break (&mut rx).await.unwrap_or(Reply::NilArray);
+    /// Waits, for a blocked GETJOB, until a job is delivered or the timeout
+    /// passes (the reply is then in the write buffer: true), or the client
+    /// goes away or the node stops (false: the caller unblocks and closes).
+    async fn wait_for_job(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        id: u64,
+        mut rx: oneshot::Receiver<Reply>,
+        timeout_ms: u64,
+    ) -> bool {
+        let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
+        let timer = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending::<()>().await,
             }
-            n = socket.read_buf(rbuf) => match n {
-                Ok(0) | Err(_) => {
-                    shared.db().unblock(id);
-                    return AfterWait::Close;
-                }
-                Ok(n) => {
-                    Stats::add(&shared.stats.net_input_bytes, n as u64);
-                    if rbuf.len() >= limits.max_query_buffer {
-                        shared.db().unblock(id);
-                        return AfterWait::Close;
+        };
+        tokio::pin!(timer);
+        let reply = loop {
+            tokio::select! {
+                r = &mut rx => break r.unwrap_or(Reply::NilArray),
+                _ = &mut timer => {
+                    if self.shared.db().unblock(id) {
+                        break Reply::NilArray;
                     }
+                    // Served meanwhile: the reply is already in the channel.
+                    break (&mut rx).await.unwrap_or(Reply::NilArray);
                 }
-            },
-            _ = crate::shared::stopped(shutdown) => {
-                shared.db().unblock(id);
-                return AfterWait::Close;
+                n = self.socket.read_buf(&mut self.rbuf) => match n {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => {
+                        Stats::add(&self.shared.stats.net_input_bytes, n as u64);
+                        if self.rbuf.len() >= self.limits.max_query_buffer {
+                            return false;
+                        }
+                    }
+                },
+                _ = stopped(shutdown) => return false,
             }
-        }
-    };
-    reply.encode(wbuf);
-    AfterWait::Continue
-}
-
-async fn write_out(
-    socket: &mut TcpStream,
-    wbuf: &mut BytesMut,
-    shared: &Shared,
-) -> std::io::Result<()> {
-    if wbuf.is_empty() {
-        return Ok(());
+        };
+        reply.encode(&mut self.wbuf);
+        true
     }
-    let n = wbuf.len();
-    socket.write_all(wbuf).await?;
-    wbuf.clear();
-    Stats::add(&shared.stats.net_output_bytes, n as u64);
-    Ok(())
+
+    async fn write_out(&mut self) -> std::io::Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        let n = self.wbuf.len();
+        self.socket.write_all(&self.wbuf).await?;
+        self.wbuf.clear();
+        Stats::add(&self.shared.stats.net_output_bytes, n as u64);
+        Ok(())
+    }
 }

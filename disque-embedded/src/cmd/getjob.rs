@@ -73,7 +73,7 @@ pub(super) fn getjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         Err(e) => return reply(e),
     };
     let queues = &args[a.first_queue..];
-    let mut db = ctx.shared.db();
+    let db = &mut *ctx.db;
     let jobs = db.get_jobs(queues, a.count, a.withcounters, ctx.now);
     if !jobs.is_empty() {
         return reply(Reply::Array(jobs));

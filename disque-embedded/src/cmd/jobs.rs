@@ -121,7 +121,7 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         delay: a.delay,
         maxlen: a.maxlen,
     };
-    let mut db = ctx.shared.db();
+    let db = &mut *ctx.db;
     match db.add_job(&req, ctx.now) {
         Ok(key) => {
             let id = format_job_id(
@@ -129,7 +129,6 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
                 &key,
                 db.job(&key).map_or(0, |j| j.ttl_field),
             );
-            drop(db);
             // The id is ASCII by construction.
             let id = String::from_utf8_lossy(&id).into_owned();
             reply(Reply::Status(Cow::Owned(id)))
@@ -160,11 +159,11 @@ fn for_each_job(
     if !all_valid(ids) {
         return reply(bad_id());
     }
-    let mut db = ctx.shared.db();
+    let db = &mut *ctx.db;
     let mut n = 0;
     for id in ids {
         if let Some(key) = db.lookup(id) {
-            if f(&mut db, &key, ctx.now) {
+            if f(db, &key, ctx.now) {
                 n += 1;
             }
         }
@@ -200,7 +199,7 @@ pub(super) fn show(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     if !is_valid_job_id(&args[1]) {
         return reply(bad_id());
     }
-    let db = ctx.shared.db();
+    let db = &*ctx.db;
     match db.lookup(&args[1]) {
         Some(key) => reply(db.job_info(&key, ctx.now)),
         None => reply(Reply::NilBulk),
@@ -211,7 +210,7 @@ pub(super) fn working(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     if !is_valid_job_id(&args[1]) {
         return reply(bad_id());
     }
-    let mut db = ctx.shared.db();
+    let db = &mut *ctx.db;
     let Some(key) = db.lookup(&args[1]) else {
         return reply(err("NOJOB Job not known in the context of this node."));
     };

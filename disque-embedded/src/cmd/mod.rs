@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 
 use crate::frame::Reply;
 use crate::shared::Shared;
+use crate::state::Db;
 
 /// What the connection must do after a command.
 #[derive(Debug)]
@@ -48,6 +49,8 @@ pub struct Session {
 pub struct Ctx<'a> {
     /// The node.
     pub shared: &'a Shared,
+    /// The state, locked for the command's duration.
+    pub db: &'a mut Db,
     /// The connection.
     pub session: &'a mut Session,
     /// Current time, ms.
@@ -121,8 +124,8 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
         .find(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
-/// Runs one request (`args` is never empty).
-pub fn execute(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Outcome {
+/// Runs one request (`args` is never empty) with the state locked.
+pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Bytes]) -> Outcome {
     let Some(name) = args.first() else {
         return Outcome::Reply(Reply::Status(Cow::Borrowed("OK")));
     };
@@ -156,6 +159,7 @@ pub fn execute(shared: &Shared, session: &mut Session, args: &[Bytes]) -> Outcom
     }
     let mut ctx = Ctx {
         shared,
+        db,
         session,
         now: shared.clock.now_ms(),
     };

@@ -14,7 +14,7 @@ fn bulk_str(s: &'static str) -> Reply {
 }
 
 pub(super) fn qlen(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
-    let db = ctx.shared.db();
+    let db = &*ctx.db;
     let n = db.queue(&args[1]).map_or(0, Queue::len);
     reply(Reply::Integer(n as i64))
 }
@@ -25,7 +25,7 @@ pub(super) fn qpeek(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     };
     let newest_first = count < 0;
     let n = count.unsigned_abs() as usize;
-    let db = ctx.shared.db();
+    let db = &*ctx.db;
     let Some(q) = db.queue(&args[1]) else {
         return reply(Reply::Array(vec![]));
     };
@@ -39,7 +39,7 @@ pub(super) fn qpeek(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
 }
 
 pub(super) fn qstat(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
-    let db = ctx.shared.db();
+    let db = &*ctx.db;
     let Some(q) = db.queue(&args[1]) else {
         return reply(Reply::NilArray);
     };
@@ -91,9 +91,6 @@ pub(super) fn pause(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             return reply(syntax_error());
         }
     }
-    let state = ctx
-        .shared
-        .db()
-        .pause(&args[1], update.then_some(flags), ctx.now);
+    let state = ctx.db.pause(&args[1], update.then_some(flags), ctx.now);
     reply(Reply::Status(Cow::Borrowed(Queue::pause_name(state))))
 }

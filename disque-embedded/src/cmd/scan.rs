@@ -33,7 +33,7 @@ fn walk(
             matched += 1;
         }
         pos += 1;
-        budget -= 1;
+        budget = budget.saturating_sub(1);
         if !busyloop && count > 0 && (matched >= count || budget <= 0) {
             break;
         }
@@ -102,7 +102,7 @@ pub(super) fn qscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         }
         j += 1;
     }
-    let db = ctx.shared.db();
+    let db = &*ctx.db;
     let names = db.queue_names_sorted();
     let mut items = Vec::new();
     let next = walk(names.len(), cursor.unwrap_or(0), count, busyloop, |i| {
@@ -169,7 +169,7 @@ pub(super) fn jscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         }
         j += 1;
     }
-    let db = ctx.shared.db();
+    let db = &*ctx.db;
     let start = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
     let keys: Vec<_> = db.job_keys().skip(start).copied().collect();
     let total = start.saturating_add(keys.len());

@@ -39,7 +39,7 @@ pub(super) fn ping(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
 }
 
 pub(super) fn hello(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
-    let node_id = ctx.shared.db().node_id().to_owned();
+    let node_id = ctx.db.node_id().to_owned();
     reply(Reply::Array(vec![
         Reply::Integer(1),
         bulk_string(node_id.clone()),
@@ -81,7 +81,7 @@ pub(super) fn unsupported(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
 
 pub(super) fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     if args[1].eq_ignore_ascii_case(b"flushall") {
-        ctx.shared.db().flush_all();
+        ctx.db.flush_all();
         reply(ok())
     } else {
         reply(err("ERR Syntax error, try DEBUG FLUSHALL"))
@@ -95,6 +95,7 @@ fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ("requirepass", ctx.shared.password().unwrap_or_default()),
         ("maxclients", ctx.shared.max_clients.to_string()),
         ("appendonly", "no".to_owned()),
+        ("save", String::new()),
     ]
 }
 
@@ -214,7 +215,7 @@ fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
     let st = &ctx.shared.stats;
     let uptime = ctx.shared.started.elapsed().as_secs();
     let (jobs, queues, blocked, node_id) = {
-        let db = ctx.shared.db();
+        let db = &*ctx.db;
         (
             db.job_count(),
             db.queue_count(),

@@ -4,6 +4,8 @@
 //! id + `-` + 24 characters of base64 (144 random bits) + `-` + 4 hex
 //! characters holding the TTL in minutes (odd unless RETRY is 0).
 
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
 use rand::{Rng, RngCore};
 
 /// Length of a job id in bytes.
@@ -14,18 +16,77 @@ pub const NODE_ID_LEN: usize = 40;
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// The random part of a job id, as raw bytes: the key jobs are stored under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobKey(pub [u8; 18]);
+/// The random part of a job id (144 bits) as integers, so that ordering and
+/// hashing are a few integer operations: the key jobs are stored under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct JobKey {
+    hi: u64,
+    mid: u64,
+    lo: u16,
+}
 
 impl JobKey {
     /// A fresh random key.
     pub fn random(rng: &mut impl RngCore) -> JobKey {
         let mut k = [0u8; 18];
         rng.fill_bytes(&mut k);
-        JobKey(k)
+        JobKey::from_bytes(&k)
+    }
+
+    /// The key of these 18 bytes.
+    pub fn from_bytes(b: &[u8; 18]) -> JobKey {
+        let mut hi = [0u8; 8];
+        let mut mid = [0u8; 8];
+        hi.copy_from_slice(&b[..8]);
+        mid.copy_from_slice(&b[8..16]);
+        JobKey {
+            hi: u64::from_be_bytes(hi),
+            mid: u64::from_be_bytes(mid),
+            lo: u16::from_be_bytes([b[16], b[17]]),
+        }
+    }
+
+    /// The 18 bytes of this key.
+    pub fn to_bytes(self) -> [u8; 18] {
+        let mut b = [0u8; 18];
+        b[..8].copy_from_slice(&self.hi.to_be_bytes());
+        b[8..16].copy_from_slice(&self.mid.to_be_bytes());
+        b[16..].copy_from_slice(&self.lo.to_be_bytes());
+        b
     }
 }
+
+impl Hash for JobKey {
+    /// The key is 144 random bits chosen by the node, never by a client, so
+    /// 64 of them are already a uniform hash.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hi);
+    }
+}
+
+/// A hasher for [`JobKey`]: passes its random 64 bits through.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `JobKey`; fold anything else in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// `BuildHasher` of the job table.
+pub type BuildKeyHasher = BuildHasherDefault<KeyHasher>;
 
 /// A random node id: 40 lowercase hex characters.
 pub fn random_node_id(rng: &mut impl Rng) -> String {
@@ -51,7 +112,7 @@ pub fn format_job_id(node_id: &[u8], key: &JobKey, ttl_field: u16) -> [u8; JOB_I
     id[1] = b'-';
     id[2..10].copy_from_slice(&node_id[..8]);
     id[10] = b'-';
-    for (chunk, out) in key.0.chunks(3).zip(id[11..35].chunks_mut(4)) {
+    for (chunk, out) in key.to_bytes().chunks(3).zip(id[11..35].chunks_mut(4)) {
         let n = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
         out[0] = B64[(n >> 18) as usize & 63];
         out[1] = B64[(n >> 12) as usize & 63];
@@ -98,7 +159,7 @@ pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16)> {
     for &c in &id[36..40] {
         ttl = (ttl << 4) | hex_value(c)?;
     }
-    Some((JobKey(key), ttl))
+    Some((JobKey::from_bytes(&key), ttl))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use tokio::sync::oneshot;
 
 use crate::frame::Reply;
-use id::{format_job_id, parse_job_id, JobKey};
+use id::{format_job_id, parse_job_id, BuildKeyHasher, JobKey};
 use job::{Job, JobState, FLAG_DELIVERED, FLAG_QUEUED_ONCE};
 use queue::{Queue, PAUSED_IN, PAUSED_OUT};
 
@@ -69,13 +69,18 @@ struct Waiter {
 #[derive(Debug)]
 pub struct Db {
     node_id: String,
-    jobs: HashMap<JobKey, Box<Job>>,
+    jobs: HashMap<JobKey, Box<Job>, BuildKeyHasher>,
     queues: HashMap<Arc<[u8]>, Queue>,
     timers: BTreeSet<(u64, JobKey)>,
     waiters: HashMap<u64, Waiter>,
     next_waiter: u64,
     prev_ctime: u64,
     rng: StdRng,
+}
+
+/// `now_ms` plus `secs` seconds, saturating (TTL and friends may be huge).
+fn secs_after(now_ms: u64, secs: u64) -> u64 {
+    now_ms.saturating_add(secs.saturating_mul(1000))
 }
 
 fn bulk(b: &[u8]) -> Reply {
@@ -92,7 +97,7 @@ impl Db {
         let mut rng = StdRng::from_os_rng();
         Db {
             node_id: id::random_node_id(&mut rng),
-            jobs: HashMap::new(),
+            jobs: HashMap::default(),
             queues: HashMap::new(),
             timers: BTreeSet::new(),
             waiters: HashMap::new(),
@@ -197,15 +202,15 @@ impl Db {
             None => Arc::from(req.queue),
         };
         let qtime = if req.delay > 0 {
-            now + req.delay as u64 * 1000
+            secs_after(now, req.delay as u64)
         } else {
-            now + req.retry as u64 * 1000
+            secs_after(now, req.retry as u64)
         };
         let job = Box::new(Job {
             queue,
             body: req.body.into(),
             ctime,
-            etime: now / 1000 + req.ttl as u64,
+            etime: (now / 1000).saturating_add(req.ttl as u64),
             qtime,
             awake: 0,
             retry: req.retry.min(u32::MAX as i64) as u32,
@@ -231,7 +236,7 @@ impl Db {
         let Some(job) = self.jobs.get_mut(key) else {
             return;
         };
-        let mut at = job.etime * 1000 + 1000;
+        let mut at = secs_after(0, job.etime).saturating_add(1000);
         if matches!(job.state, JobState::Active | JobState::Queued) && job.qtime != 0 {
             at = at.min(job.qtime);
         }
@@ -259,7 +264,7 @@ impl Db {
         }
         job.state = JobState::Queued;
         job.qtime = if job.retry > 0 {
-            now + u64::from(job.retry) * 1000
+            secs_after(now, u64::from(job.retry))
         } else {
             0
         };
@@ -319,7 +324,9 @@ impl Db {
         let Some(job) = self.jobs.get(key) else {
             return Ok(0);
         };
-        let ttl = (job.etime * 1000) as i64 - job.ctime_ms() as i64;
+        let ttl = i64::try_from(secs_after(0, job.etime))
+            .unwrap_or(i64::MAX)
+            .saturating_sub(job.ctime_ms() as i64);
         let elapsed = now as i64 - job.ctime_ms() as i64;
         if ttl > 0 && elapsed > ttl / 2 {
             return Err(TooLate);
@@ -330,7 +337,7 @@ impl Db {
         };
         let retry = job.retry;
         if job.retry != 0 && job.qtime != 0 {
-            job.qtime = now + u64::from(job.retry) * 1000;
+            job.qtime = secs_after(now, u64::from(job.retry));
             self.reschedule(key);
         }
         Ok(retry)
@@ -374,7 +381,10 @@ impl Db {
             return Reply::NilBulk;
         };
         let id = format_job_id(self.node_id.as_bytes(), key, job.ttl_field);
-        let ttl = (job.etime as i64 - (now / 1000) as i64).max(0);
+        let ttl = i64::try_from(job.etime)
+            .unwrap_or(i64::MAX)
+            .saturating_sub((now / 1000) as i64)
+            .max(0);
         let requeue = if job.qtime == 0 {
             Reply::NilBulk
         } else {
@@ -599,7 +609,7 @@ impl Db {
                 .is_some_and(|q| q.paused & PAUSED_IN != 0);
             if job.retry != 0 && paused_in {
                 if let Some(job) = self.jobs.get_mut(key) {
-                    job.qtime = now + u64::from(job.retry) * 1000;
+                    job.qtime = secs_after(now, u64::from(job.retry));
                 }
             } else {
                 self.enqueue(key, false, now);
@@ -608,7 +618,7 @@ impl Db {
         if let Some(job) = self.jobs.get_mut(key) {
             if job.state == JobState::Queued && job.qtime != 0 && job.qtime <= now && job.retry != 0
             {
-                job.qtime = now + u64::from(job.retry) * 1000;
+                job.qtime = secs_after(now, u64::from(job.retry));
             }
         }
         self.reschedule(key);
