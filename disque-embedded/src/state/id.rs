@@ -26,6 +26,14 @@ pub struct JobKey {
 }
 
 impl JobKey {
+    /// The largest key (an upper bound for range queries).
+    #[cfg(test)]
+    pub const MAX: JobKey = JobKey {
+        hi: u64::MAX,
+        mid: u64::MAX,
+        lo: u16::MAX,
+    };
+
     /// A fresh random key.
     pub fn random(rng: &mut impl RngCore) -> JobKey {
         let mut k = [0u8; 18];

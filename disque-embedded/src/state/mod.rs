@@ -6,6 +6,8 @@
 pub mod id;
 pub mod job;
 pub mod queue;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -592,6 +594,12 @@ impl Db {
             }
             self.process_job(&key, now);
         }
+    }
+
+    /// How many timers are due at `now` (what a tick would process).
+    #[cfg(test)]
+    pub fn due_timers(&self, now: u64) -> usize {
+        self.timers.range(..=(now, JobKey::MAX)).count()
     }
 
     fn process_job(&mut self, key: &JobKey, now: u64) {

@@ -1,0 +1,247 @@
+//! Unit tests of the state: time is a plain number of milliseconds here.
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use super::job::JobState;
+use super::queue::{PAUSED_IN, PAUSED_OUT};
+use super::{AddError, Db, NewJob, TooLate};
+use crate::frame::Reply;
+
+/// A start time well past the epoch, on a second boundary.
+const T0: u64 = 1_700_000_000_000;
+
+fn job<'a>(queue: &'a [u8], retry: i64, ttl: i64, delay: i64) -> NewJob<'a> {
+    NewJob {
+        queue,
+        body: b"body",
+        replicate: 1,
+        ttl,
+        retry,
+        delay,
+        maxlen: 0,
+    }
+}
+
+fn qlen(db: &Db, q: &[u8]) -> usize {
+    db.queue(q).map_or(0, |q| q.len())
+}
+
+fn names(q: &str) -> Vec<Bytes> {
+    vec![Bytes::copy_from_slice(q.as_bytes())]
+}
+
+#[test]
+fn retry_requeues_counted_from_when_the_job_was_queued() {
+    let mut db = Db::new();
+    let key = db.add_job(&job(b"q", 2, 60, 0), T0).unwrap();
+    assert_eq!(db.get_jobs(&names("q"), 1, false, T0 + 500).len(), 1);
+    db.run_timers(T0 + 1_999);
+    assert_eq!(db.job(&key).unwrap().state, JobState::Active);
+    db.run_timers(T0 + 2_000);
+    let j = db.job(&key).unwrap();
+    assert_eq!((j.state, j.deliv, j.nacks), (JobState::Queued, 1, 0));
+    assert_eq!(qlen(&db, b"q"), 1);
+}
+
+#[test]
+fn nack_requeues_at_once_and_counts() {
+    let mut db = Db::new();
+    let key = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    assert!(!db.enqueue(&key, true, T0), "already queued");
+    db.get_jobs(&names("q"), 1, false, T0);
+    assert!(db.enqueue(&key, true, T0 + 10));
+    let j = db.job(&key).unwrap();
+    assert_eq!((j.state, j.nacks, j.deliv), (JobState::Queued, 1, 0));
+}
+
+#[test]
+fn at_most_once_jobs_are_never_queued_again() {
+    let mut db = Db::new();
+    let key = db.add_job(&job(b"q", 0, 3600, 0), T0).unwrap();
+    assert_eq!(db.job(&key).unwrap().qtime, 0);
+    db.get_jobs(&names("q"), 1, false, T0);
+    assert!(!db.enqueue(&key, true, T0));
+    assert!(!db.enqueue(&key, false, T0));
+    db.run_timers(T0 + 3_000_000);
+    assert_eq!(db.job(&key).unwrap().state, JobState::Active);
+    assert_eq!(qlen(&db, b"q"), 0);
+}
+
+#[test]
+fn delayed_jobs_are_queued_after_their_delay_without_counting_a_delivery() {
+    let mut db = Db::new();
+    let key = db.add_job(&job(b"q", 300, 3600, 2), T0).unwrap();
+    assert_eq!(db.job(&key).unwrap().state, JobState::Active);
+    assert!(db.get_jobs(&names("q"), 1, false, T0).is_empty());
+    db.run_timers(T0 + 1_999);
+    assert_eq!(qlen(&db, b"q"), 0);
+    db.run_timers(T0 + 2_000);
+    let j = db.job(&key).unwrap();
+    assert_eq!((j.state, j.deliv), (JobState::Queued, 0));
+}
+
+#[test]
+fn ttl_expiry_removes_jobs_in_every_state() {
+    let mut db = Db::new();
+    let queued = db.add_job(&job(b"q", 300, 2, 0), T0).unwrap();
+    let delayed = db.add_job(&job(b"q", 300, 2, 1), T0).unwrap();
+    let active = db.add_job(&job(b"q", 300, 2, 0), T0).unwrap();
+    db.get_jobs(&names("q"), 1, false, T0); // delivers `queued` (the oldest)
+    assert_eq!(db.job(&queued).unwrap().state, JobState::Active);
+    assert_eq!(db.job(&active).unwrap().state, JobState::Queued);
+    db.run_timers(T0 + 1_500);
+    assert_eq!(db.job_count(), 3);
+    db.run_timers(T0 + 3_000);
+    assert_eq!(db.job_count(), 0);
+    assert!(db.job(&delayed).is_none());
+    assert_eq!(qlen(&db, b"q"), 0);
+}
+
+#[test]
+fn working_postpones_and_dequeues_until_half_the_ttl() {
+    let mut db = Db::new();
+    let key = db.add_job(&job(b"q", 5, 10, 0), T0).unwrap();
+    assert_eq!(db.working(&key, T0 + 1_000), Ok(5));
+    assert_eq!(db.job(&key).unwrap().state, JobState::Active, "dequeued");
+    assert_eq!(db.job(&key).unwrap().qtime, T0 + 6_000);
+    assert_eq!(db.working(&key, T0 + 5_001), Err(TooLate));
+}
+
+#[test]
+fn maxlen_and_pause_in_refuse_new_jobs() {
+    let mut db = Db::new();
+    db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    let full = NewJob {
+        maxlen: 1,
+        ..job(b"q", 300, 3600, 0)
+    };
+    assert_eq!(db.add_job(&full, T0), Err(AddError::MaxLen));
+    assert_eq!(db.pause(b"q", Some(PAUSED_IN), T0), PAUSED_IN);
+    assert_eq!(
+        db.add_job(&job(b"q", 300, 3600, 0), T0),
+        Err(AddError::Paused)
+    );
+    let two = NewJob {
+        replicate: 2,
+        ..job(b"other", 300, 3600, 0)
+    };
+    assert_eq!(db.add_job(&two, T0), Err(AddError::NoRepl));
+}
+
+#[test]
+fn getjob_count_is_round_robin_over_queues() {
+    let mut db = Db::new();
+    for q in [b"q1", b"q1", b"q1", b"q2"] {
+        db.add_job(&job(q, 300, 3600, 0), T0).unwrap();
+    }
+    let queues = vec![Bytes::from_static(b"q1"), Bytes::from_static(b"q2")];
+    let got = db.get_jobs(&queues, 4, false, T0);
+    let order: Vec<Bytes> = got
+        .iter()
+        .map(|r| match r {
+            Reply::Array(v) => match &v[0] {
+                Reply::Bulk(q) => q.clone(),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(order, vec!["q1", "q2", "q1", "q1"]);
+}
+
+#[test]
+fn blocked_clients_get_one_job_each_in_blocking_order() {
+    let mut db = Db::new();
+    let (tx1, mut rx1) = oneshot::channel();
+    let (tx2, mut rx2) = oneshot::channel();
+    db.block(&names("q"), false, tx1, T0);
+    db.block(&names("q"), false, tx2, T0);
+    assert_eq!(db.queue(b"q").unwrap().blocked.len(), 2);
+    let first = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    match rx1.try_recv().unwrap() {
+        Reply::Array(v) => assert_eq!(v.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(rx2.try_recv().is_err());
+    assert_eq!(db.job(&first).unwrap().state, JobState::Active);
+    db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    assert!(rx2.try_recv().is_ok());
+    assert_eq!(db.blocked_count(), 0);
+}
+
+#[test]
+fn clearing_pause_out_serves_blocked_clients() {
+    let mut db = Db::new();
+    db.pause(b"q", Some(PAUSED_OUT), T0);
+    db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    let (tx, mut rx) = oneshot::channel();
+    let id = db.block(&names("q"), false, tx, T0);
+    assert!(rx.try_recv().is_err());
+    db.pause(b"q", Some(PAUSED_IN), T0);
+    assert!(rx.try_recv().is_ok());
+    assert!(!db.unblock(id), "already served");
+}
+
+#[test]
+fn a_job_for_a_departed_client_goes_back_to_its_queue() {
+    let mut db = Db::new();
+    let (tx, rx) = oneshot::channel();
+    db.block(&names("q"), false, tx, T0);
+    drop(rx);
+    let key = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    assert_eq!(db.job(&key).unwrap().state, JobState::Queued);
+    assert_eq!(qlen(&db, b"q"), 1);
+}
+
+#[test]
+fn idle_empty_queues_are_evicted_unless_blocked_or_paused() {
+    let mut db = Db::new();
+    db.get_jobs(&names("idle"), 1, false, T0);
+    db.pause(b"paused", Some(PAUSED_IN), T0);
+    let (tx, _rx) = oneshot::channel();
+    db.block(&names("blocked"), false, tx, T0);
+    db.add_job(&job(b"full", 300, 86400, 0), T0).unwrap();
+    assert_eq!(db.queue_count(), 4);
+    db.evict_idle_queues(T0 + 299_000);
+    assert_eq!(db.queue_count(), 4);
+    db.evict_idle_queues(T0 + 300_000);
+    assert!(db.queue(b"idle").is_none());
+    assert_eq!(db.queue_count(), 3);
+}
+
+#[test]
+fn timers_only_visit_due_jobs() {
+    let mut db = Db::new();
+    for _ in 0..1000 {
+        db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap();
+    }
+    let soon = db.add_job(&job(b"q", 300, 86400, 1), T0).unwrap();
+    assert_eq!(db.due_timers(T0 + 1_000), 1);
+    db.run_timers(T0 + 1_000);
+    assert_eq!(db.job(&soon).unwrap().state, JobState::Queued);
+    assert_eq!(db.due_timers(T0 + 1_000), 0);
+}
+
+#[test]
+fn flushall_forgets_everything_and_releases_blocked_clients() {
+    let mut db = Db::new();
+    db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    let (tx, mut rx) = oneshot::channel();
+    db.block(&names("other"), false, tx, T0);
+    db.flush_all();
+    assert_eq!(rx.try_recv().unwrap(), Reply::NilArray);
+    assert_eq!((db.job_count(), db.queue_count()), (0, 0));
+}
+
+#[test]
+fn ids_name_their_jobs_and_only_them() {
+    let mut db = Db::new();
+    let key = db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap();
+    let id = db.job_id(&key).unwrap();
+    assert_eq!(&id[36..], b"05a1");
+    assert_eq!(db.lookup(&id), Some(key));
+    let mut other_ttl = id;
+    other_ttl[39] = b'3';
+    assert_eq!(db.lookup(&other_ttl), None);
+}
