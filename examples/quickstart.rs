@@ -76,11 +76,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             to: format!("user{i}@example.com"),
             subject: "Your invoice".into(),
         }));
-        batch.push(Produce::Low(RebuildReport { name: format!("monthly-{i}"), rows: 1_000 * i as u32 }));
+        batch.push(Produce::Low(RebuildReport {
+            name: format!("monthly-{i}"),
+            rows: 1_000 * i as u32,
+        }));
     }
     batch.shuffle(&mut rand::rng());
 
-    println!("\nproducer: enqueuing {} jobs in shuffled order", batch.len());
+    println!(
+        "\nproducer: enqueuing {} jobs in shuffled order",
+        batch.len()
+    );
     for job in &batch {
         let (kind, id) = match job {
             Produce::Urgent(job) => ("urgent", client.enqueue(job).await?),
@@ -123,7 +129,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         count(PageOnCall::PRIORITY),
         count(SendEmail::PRIORITY),
         count(RebuildReport::PRIORITY),
-        if in_order { "highest priority first" } else { "OUT OF PRIORITY ORDER" },
+        if in_order {
+            "highest priority first"
+        } else {
+            "OUT OF PRIORITY ORDER"
+        },
     );
     if !in_order {
         return Err("jobs were not served highest priority first".into());
