@@ -127,7 +127,7 @@ async fn wrong_or_missing_password_is_auth() {
         .await;
     assert!(matches!(wrong, Err(Error::Auth(_))), "{wrong:?}");
     let none = Client::connect(node.addr()).await.unwrap();
-    let got = none.ping().await;
+    let got = none.len("any").await;
     assert!(matches!(got, Err(Error::Auth(_))), "{got:?}");
     let right = Client::builder()
         .password("sesame")

@@ -169,8 +169,10 @@ impl Client {
         self.getjob(queues, options.count(count)).await
     }
 
-    /// One GETJOB (always WITHCOUNTERS): NOHANG ones on the shared
-    /// connection, blocking ones on a dedicated connection.
+    /// One GETJOB (always WITHCOUNTERS). A blocking one first asks with
+    /// NOHANG on the shared connection (a busy queue answers at once, and a
+    /// dedicated connection is not needed); only when nothing is there does
+    /// it block, on a dedicated connection.
     pub(crate) async fn getjob(
         &self,
         queues: &[&str],
@@ -178,14 +180,15 @@ impl Client {
     ) -> Result<Vec<Delivery>, Error> {
         let opts = options.merged_over(self.defaults());
         let get = args::getjob(queues, &opts)?;
-        let reply = if get.nohang {
-            self.conns().run(&get.cmd, Duration::ZERO).await?
-        } else {
-            let limit = get
-                .timeout
-                .map(|t| t.saturating_add(self.conns().response_timeout()));
-            self.conns().dedicated().await?.run(&get.cmd, limit).await?
-        };
+        let now = args::getjob(queues, &opts.clone().nohang(true))?;
+        let jobs = args::deliveries(self, self.conns().run(&now.cmd, Duration::ZERO).await?)?;
+        if get.nohang || !jobs.is_empty() {
+            return Ok(jobs);
+        }
+        let limit = get
+            .timeout
+            .map(|t| t.saturating_add(self.conns().response_timeout()));
+        let reply = self.conns().dedicated().await?.run(&get.cmd, limit).await?;
         args::deliveries(self, reply)
     }
 
