@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::parse::{bad_id, err, parse_ll, syntax_error};
 use super::{reply, Ctx, Outcome};
 use crate::frame::Reply;
-use crate::state::id::{format_job_id, is_valid_job_id};
+use crate::state::id::is_valid_job_id;
 use crate::state::{AddError, NewJob, TooLate};
 
 /// Seconds: the default TTL (one day).
@@ -124,14 +124,11 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     let db = &mut *ctx.db;
     match db.add_job(&req, ctx.now) {
         Ok(key) => {
-            let id = format_job_id(
-                db.node_id().as_bytes(),
-                &key,
-                db.job(&key).map_or(0, |j| j.ttl_field),
-            );
             // The id is ASCII by construction.
-            let id = String::from_utf8_lossy(&id).into_owned();
-            reply(Reply::Status(Cow::Owned(id)))
+            let id = db.job_id(&key).unwrap_or([b'?'; 40]);
+            reply(Reply::Status(Cow::Owned(
+                String::from_utf8_lossy(&id).into_owned(),
+            )))
         }
         Err(AddError::NoRepl) => reply(err(
             "NOREPL Not enough reachable nodes for the requested replication level",

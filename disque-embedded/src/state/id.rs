@@ -16,13 +16,14 @@ pub const NODE_ID_LEN: usize = 40;
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
-/// The random part of a job id (144 bits) as integers, so that ordering and
-/// hashing are a few integer operations: the key jobs are stored under.
+/// The first 128 of the 144 random bits of a job id, as integers, so that
+/// ordering and hashing are a few integer operations: the key jobs are
+/// stored under. The last 16 bits (the "tail") are kept in the job and
+/// checked on lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct JobKey {
     hi: u64,
-    mid: u64,
-    lo: u16,
+    lo: u64,
 }
 
 impl JobKey {
@@ -30,36 +31,35 @@ impl JobKey {
     #[cfg(test)]
     pub const MAX: JobKey = JobKey {
         hi: u64::MAX,
-        mid: u64::MAX,
-        lo: u16::MAX,
+        lo: u64::MAX,
     };
 
-    /// A fresh random key.
-    pub fn random(rng: &mut impl RngCore) -> JobKey {
+    /// Fresh random bits: the key and the tail.
+    pub fn random(rng: &mut impl RngCore) -> (JobKey, u16) {
         let mut k = [0u8; 18];
         rng.fill_bytes(&mut k);
-        JobKey::from_bytes(&k)
+        JobKey::split(&k)
     }
 
-    /// The key of these 18 bytes.
-    pub fn from_bytes(b: &[u8; 18]) -> JobKey {
+    /// Splits the 144 bits into the key and the tail.
+    pub fn split(b: &[u8; 18]) -> (JobKey, u16) {
         let mut hi = [0u8; 8];
-        let mut mid = [0u8; 8];
+        let mut lo = [0u8; 8];
         hi.copy_from_slice(&b[..8]);
-        mid.copy_from_slice(&b[8..16]);
-        JobKey {
+        lo.copy_from_slice(&b[8..16]);
+        let key = JobKey {
             hi: u64::from_be_bytes(hi),
-            mid: u64::from_be_bytes(mid),
-            lo: u16::from_be_bytes([b[16], b[17]]),
-        }
+            lo: u64::from_be_bytes(lo),
+        };
+        (key, u16::from_be_bytes([b[16], b[17]]))
     }
 
-    /// The 18 bytes of this key.
-    pub fn to_bytes(self) -> [u8; 18] {
+    /// The 144 bits of this key and `tail`.
+    pub fn join(self, tail: u16) -> [u8; 18] {
         let mut b = [0u8; 18];
         b[..8].copy_from_slice(&self.hi.to_be_bytes());
-        b[8..16].copy_from_slice(&self.mid.to_be_bytes());
-        b[16..].copy_from_slice(&self.lo.to_be_bytes());
+        b[8..16].copy_from_slice(&self.lo.to_be_bytes());
+        b[16..].copy_from_slice(&tail.to_be_bytes());
         b
     }
 }
@@ -114,13 +114,13 @@ pub fn ttl_field(ttl_secs: i64, retry: i64) -> u16 {
 }
 
 /// Writes the 40-byte id of a job.
-pub fn format_job_id(node_id: &[u8], key: &JobKey, ttl_field: u16) -> [u8; JOB_ID_LEN] {
+pub fn format_job_id(node_id: &[u8], key: &JobKey, tail: u16, ttl_field: u16) -> [u8; JOB_ID_LEN] {
     let mut id = [0u8; JOB_ID_LEN];
     id[0] = b'D';
     id[1] = b'-';
     id[2..10].copy_from_slice(&node_id[..8]);
     id[10] = b'-';
-    for (chunk, out) in key.to_bytes().chunks(3).zip(id[11..35].chunks_mut(4)) {
+    for (chunk, out) in key.join(tail).chunks(3).zip(id[11..35].chunks_mut(4)) {
         let n = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
         out[0] = B64[(n >> 18) as usize & 63];
         out[1] = B64[(n >> 12) as usize & 63];
@@ -147,9 +147,10 @@ fn hex_value(c: u8) -> Option<u16> {
     HEX.iter().position(|&b| b == c).map(|p| p as u16)
 }
 
-/// Splits a (valid-looking) id of this node into its key and TTL field;
-/// `None` when it cannot name a job of the node whose id is `node_id`.
-pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16)> {
+/// Splits a (valid-looking) id of this node into its key, tail and TTL
+/// field; `None` when it cannot name a job of the node whose id is
+/// `node_id`.
+pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16, u16)> {
     if !is_valid_job_id(id) || id[2..10] != node_id[..8] {
         return None;
     }
@@ -167,7 +168,8 @@ pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16)> {
     for &c in &id[36..40] {
         ttl = (ttl << 4) | hex_value(c)?;
     }
-    Some((JobKey::from_bytes(&key), ttl))
+    let (key, tail) = JobKey::split(&key);
+    Some((key, tail, ttl))
 }
 
 #[cfg(test)]
@@ -188,13 +190,13 @@ mod tests {
         let node = b"0123abcd0123abcd0123abcd0123abcd0123abcd";
         let mut rng = rand::rng();
         for _ in 0..100 {
-            let key = JobKey::random(&mut rng);
-            let id = format_job_id(node, &key, 0x05a1);
+            let (key, tail) = JobKey::random(&mut rng);
+            let id = format_job_id(node, &key, tail, 0x05a1);
             let s = std::str::from_utf8(&id).unwrap();
             assert!(s.starts_with("D-0123abcd-"));
             assert!(s.ends_with("-05a1"));
             assert!(is_valid_job_id(&id));
-            assert_eq!(parse_job_id(node, &id), Some((key, 0x05a1)));
+            assert_eq!(parse_job_id(node, &id), Some((key, tail, 0x05a1)));
         }
     }
 

@@ -72,6 +72,8 @@ pub struct Job {
     pub repl: u16,
     /// The TTL field of the id.
     pub ttl_field: u16,
+    /// The last 16 random bits of the id (the rest is the key).
+    pub tail: u16,
     /// Lifecycle state.
     pub state: JobState,
     /// `FLAG_*` bits.

@@ -132,14 +132,19 @@ impl Db {
     /// The 40-byte id of a job.
     pub fn job_id(&self, key: &JobKey) -> Option<[u8; id::JOB_ID_LEN]> {
         let job = self.jobs.get(key)?;
-        Some(format_job_id(self.node_id.as_bytes(), key, job.ttl_field))
+        Some(format_job_id(
+            self.node_id.as_bytes(),
+            key,
+            job.tail,
+            job.ttl_field,
+        ))
     }
 
     /// The key of the job named by `id`, if this node knows it.
     pub fn lookup(&self, id: &[u8]) -> Option<JobKey> {
-        let (key, ttl) = parse_job_id(self.node_id.as_bytes(), id)?;
+        let (key, tail, ttl) = parse_job_id(self.node_id.as_bytes(), id)?;
         match self.jobs.get(&key) {
-            Some(job) if job.ttl_field == ttl => Some(key),
+            Some(job) if job.ttl_field == ttl && job.tail == tail => Some(key),
             _ => None,
         }
     }
@@ -190,9 +195,9 @@ impl Db {
                 return Err(AddError::Paused);
             }
         }
-        let mut key = JobKey::random(&mut self.rng);
+        let (mut key, mut tail) = JobKey::random(&mut self.rng);
         while self.jobs.contains_key(&key) {
-            key = JobKey::random(&mut self.rng);
+            (key, tail) = JobKey::random(&mut self.rng);
         }
         let mut ctime = now.saturating_mul(1_000_000);
         if ctime <= self.prev_ctime {
@@ -221,6 +226,7 @@ impl Db {
             deliv: 0,
             repl: req.replicate,
             ttl_field: id::ttl_field(req.ttl, req.retry),
+            tail,
             state: JobState::Active,
             flags: 0,
         });
@@ -363,7 +369,7 @@ impl Db {
         let Some(job) = self.jobs.get(key) else {
             return Reply::NilBulk;
         };
-        let id = format_job_id(self.node_id.as_bytes(), key, job.ttl_field);
+        let id = format_job_id(self.node_id.as_bytes(), key, job.tail, job.ttl_field);
         let mut v = Vec::with_capacity(if withcounters { 7 } else { 3 });
         v.push(bulk(&job.queue));
         v.push(bulk(&id));
@@ -382,7 +388,7 @@ impl Db {
         let Some(job) = self.jobs.get(key) else {
             return Reply::NilBulk;
         };
-        let id = format_job_id(self.node_id.as_bytes(), key, job.ttl_field);
+        let id = format_job_id(self.node_id.as_bytes(), key, job.tail, job.ttl_field);
         let ttl = i64::try_from(job.etime)
             .unwrap_or(i64::MAX)
             .saturating_sub((now / 1000) as i64)
