@@ -20,6 +20,9 @@ struct Args {
     /// Most clients connected at once.
     #[arg(long, default_value_t = 10_000)]
     maxclients: usize,
+    /// Worker threads of the runtime (default: one per CPU).
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 async fn terminated() {
@@ -44,9 +47,22 @@ async fn terminated() {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n.max(1));
+    }
+    match builder.enable_all().build() {
+        Ok(runtime) => runtime.block_on(run(args)),
+        Err(e) => {
+            eprintln!("disque-embedded: cannot start the runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> std::process::ExitCode {
     let config = disque_embedded::Config {
         addr: SocketAddr::new(args.bind, args.port),
         requirepass: args.requirepass.filter(|p| !p.is_empty()),
