@@ -32,7 +32,7 @@ mod scan;
 pub mod scan_options;
 mod wait;
 
-pub use client::{Client, ClientBuilder, Op, ToAddrs};
+pub use client::{Client, ClientBuilder, Op, ToAddrs, DEFAULT_PORT};
 pub use codec::Codec;
 pub use delivery::Delivery;
 pub use error::Error;

@@ -3,6 +3,18 @@
 use crate::Error;
 
 /// Disque's default port, used when an address has none.
+///
+/// ```
+/// # #[tokio::main] async fn main() {
+/// // "localhost" means "localhost:7711".
+/// let refused = disque::Client::builder()
+///     .connect_timeout(std::time::Duration::from_millis(200))
+///     .connect("localhost")
+///     .await;
+/// # let _ = refused;
+/// assert_eq!(disque::DEFAULT_PORT, 7711);
+/// # }
+/// ```
 pub const DEFAULT_PORT: u16 = 7711;
 
 /// One node address, `host:port`.
@@ -82,6 +94,11 @@ impl std::fmt::Display for NodeAddr {
 /// ```
 pub trait ToAddrs {
     /// The addresses, one `host:port` string each, in order.
+    ///
+    /// ```
+    /// use disque::ToAddrs;
+    /// assert_eq!("a:1,b:2".to_addrs(), ["a:1", "b:2"]);
+    /// ```
     fn to_addrs(&self) -> Vec<String>;
 }
 

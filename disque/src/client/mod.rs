@@ -124,6 +124,19 @@ impl Client {
 }
 
 /// Settings of a [`Client`], made with [`Client::builder`].
+///
+/// ```
+/// # use std::time::Duration;
+/// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+/// # let node = disque_embedded::Node::start_ephemeral().await?;
+/// let client = disque::Client::builder()
+///     .connect_timeout(Duration::from_secs(1))
+///     .response_timeout(Duration::from_secs(10))
+///     .connect(node.addr())
+///     .await?;
+/// client.ping().await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     connect_timeout: Duration,
@@ -240,5 +253,19 @@ impl ClientBuilder {
                 defaults: self.defaults,
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_is_cheap_to_share_across_tasks() {
+        fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+        assert_send_sync_clone::<Client>();
+        assert_send_sync_clone::<Op>();
+        fn assert_send<T: Send>() {}
+        assert_send::<crate::Delivery<Vec<u8>>>();
     }
 }

@@ -89,7 +89,9 @@ impl Client {
     /// `GETJOB … FROM queues…`: the first job available, from the queues in
     /// priority order (left first). Blocks until one arrives, or for the
     /// client's default GETJOB timeout if set; `None` when that timeout
-    /// passes (never an error).
+    /// passes (never an error). It first asks with NOHANG on the shared
+    /// connection; only if nothing is queued does it block, on a dedicated
+    /// connection of its own.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
