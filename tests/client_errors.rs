@@ -186,6 +186,10 @@ async fn a_lost_connection_is_reported_then_re_established() {
     let addr = node.addr();
     let client = Client::connect(addr).await.unwrap();
     client.ping().await.unwrap();
+    // A blocking GETJOB leaves an idle dedicated connection in the pool.
+    let q = unique_queue("reconnect");
+    let short = Duration::from_millis(50);
+    assert!(client.timeout(short).get(&[&q]).await.unwrap().is_none());
     node.shutdown().await;
 
     let lost = client.ping().await;
@@ -206,5 +210,7 @@ async fn a_lost_connection_is_reported_then_re_established() {
             Err(e) => panic!("not reconnected: {e:?}"),
         }
     }
+    // The pool's connections to the old node are not reused.
+    assert!(client.timeout(short).get(&[&q]).await.unwrap().is_none());
     drop(node);
 }

@@ -165,6 +165,10 @@ impl Connections {
         }
         match self.config.open_any(start, None).await {
             Ok((conn, node)) => {
+                // The idle GETJOB connections went to the node that was lost
+                // (or to one we moved away from): open fresh ones when needed.
+                lock(&self.pool).clear();
+                tracing::debug!(node = %self.config.nodes[node], "reconnected");
                 let mut slot = lock(&self.slot);
                 slot.generation += 1;
                 slot.conn = Some(conn.clone());
@@ -253,6 +257,7 @@ impl Connections {
             if slot.generation == shared.generation {
                 slot.conn = None;
                 slot.lost = Some(e.to_string());
+                tracing::debug!(%node, error = %e, "connection lost; the next call reconnects");
             }
             return Error::Connection(format!(
                 "connection to {node} lost ({e}); the next call reconnects"
