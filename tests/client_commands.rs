@@ -329,3 +329,56 @@ async fn many_tasks_share_one_client_while_consumers_block() {
     }
     assert_eq!(client.len(&q).await.unwrap(), 8);
 }
+
+#[tokio::test]
+async fn a_cancelled_blocking_get_takes_no_job_with_it() {
+    let target = Target::start().await;
+    if target.is_external() {
+        common::skip(
+            "a_cancelled_blocking_get_takes_no_job_with_it",
+            "counts blocked clients, which other users of a shared Disque change",
+        );
+        return;
+    }
+    let client = client(&target).await;
+    let q = unique_queue("cancel");
+    let blocked_clients = || async {
+        client
+            .info(Some("clients"))
+            .await
+            .unwrap()
+            .get_as::<u64>("blocked_clients")
+            .unwrap()
+    };
+    // Block a GETJOB (dedicated connection), wait until the node sees it blocked, then cancel it.
+    let queues = [q.as_str()];
+    let mut get = Box::pin(client.get(&queues));
+    let mut polls = 0;
+    loop {
+        tokio::select! {
+            got = &mut get => panic!("an empty queue gave {:?}", got.map(|d| d.map(|j| j.id().clone()))),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if blocked_clients().await == 1 {
+            break;
+        }
+        polls += 1;
+        assert!(polls < 500, "the GETJOB never blocked");
+    }
+    drop(get); // cancels it
+               // Its connection is closed: the node stops counting it …
+    let mut polls = 0;
+    while blocked_clients().await != 0 {
+        polls += 1;
+        assert!(
+            polls < 500,
+            "the cancelled GETJOB is still blocked on the node"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // … so the next job goes to the next consumer.
+    let id = client.add(b"x", &q).await.unwrap();
+    let job = client.nohang(true).get(&[&q]).await.unwrap().unwrap();
+    assert_eq!(job.id(), &id);
+    job.ack().await.unwrap();
+}

@@ -93,6 +93,11 @@ impl Client {
     /// connection; only if nothing is queued does it block, on a dedicated
     /// connection of its own.
     ///
+    /// Cancelling a blocked `get` (dropping its future, e.g. in a
+    /// `select!`) closes that dedicated connection, so the node stops
+    /// serving it; a job handed to it in that very instant is not lost but
+    /// delivered again after its retry time.
+    ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
