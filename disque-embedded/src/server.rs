@@ -15,6 +15,8 @@ use crate::shared::{Shared, Stats};
 
 /// How often the timer task runs (Disque processes jobs every 100 ms).
 const TICK: Duration = Duration::from_millis(100);
+/// Timers processed per lock of the state.
+const TIMERS_PER_LOCK: usize = 10_000;
 /// Queue eviction runs every this many ticks.
 const GC_EVERY_TICKS: u32 = 10;
 
@@ -41,11 +43,14 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
                 _ = crate::shared::stopped(&mut timer_shutdown) => break,
             }
             let now = timer_shared.clock.now_ms();
-            let mut db = timer_shared.db();
-            db.run_timers(now);
+            // Many jobs due at once are processed in chunks, letting the
+            // clients in between.
+            while timer_shared.db().run_timers(now, TIMERS_PER_LOCK) {
+                tokio::task::yield_now().await;
+            }
             ticks = ticks.wrapping_add(1);
             if ticks.is_multiple_of(GC_EVERY_TICKS) {
-                db.evict_idle_queues(now);
+                timer_shared.db().evict_idle_queues(now);
             }
         }
     });

@@ -587,19 +587,26 @@ impl Db {
         new
     }
 
-    /// Runs the timers due at `now`: re-queues, delayed queueing, expiry.
-    /// Costs O(jobs due), not O(jobs).
-    pub fn run_timers(&mut self, now: u64) {
+    /// Runs up to `limit` of the timers due at `now`: re-queues, delayed
+    /// queueing, expiry. Costs O(jobs due), not O(jobs). Returns whether
+    /// more are due.
+    pub fn run_timers(&mut self, now: u64, limit: usize) -> bool {
+        let mut done = 0;
         while let Some(&(at, key)) = self.timers.first() {
             if at > now {
-                break;
+                return false;
             }
+            if done == limit {
+                return true;
+            }
+            done += 1;
             self.timers.pop_first();
             if let Some(job) = self.jobs.get_mut(&key) {
                 job.awake = 0;
             }
             self.process_job(&key, now);
         }
+        false
     }
 
     /// How many timers are due at `now` (what a tick would process).

@@ -36,9 +36,9 @@ fn retry_requeues_counted_from_when_the_job_was_queued() {
     let mut db = Db::new();
     let key = db.add_job(&job(b"q", 2, 60, 0), T0).unwrap();
     assert_eq!(db.get_jobs(&names("q"), 1, false, T0 + 500).len(), 1);
-    db.run_timers(T0 + 1_999);
+    db.run_timers(T0 + 1_999, usize::MAX);
     assert_eq!(db.job(&key).unwrap().state, JobState::Active);
-    db.run_timers(T0 + 2_000);
+    db.run_timers(T0 + 2_000, usize::MAX);
     let j = db.job(&key).unwrap();
     assert_eq!((j.state, j.deliv, j.nacks), (JobState::Queued, 1, 0));
     assert_eq!(qlen(&db, b"q"), 1);
@@ -63,7 +63,7 @@ fn at_most_once_jobs_are_never_queued_again() {
     db.get_jobs(&names("q"), 1, false, T0);
     assert!(!db.enqueue(&key, true, T0));
     assert!(!db.enqueue(&key, false, T0));
-    db.run_timers(T0 + 3_000_000);
+    db.run_timers(T0 + 3_000_000, usize::MAX);
     assert_eq!(db.job(&key).unwrap().state, JobState::Active);
     assert_eq!(qlen(&db, b"q"), 0);
 }
@@ -74,9 +74,9 @@ fn delayed_jobs_are_queued_after_their_delay_without_counting_a_delivery() {
     let key = db.add_job(&job(b"q", 300, 3600, 2), T0).unwrap();
     assert_eq!(db.job(&key).unwrap().state, JobState::Active);
     assert!(db.get_jobs(&names("q"), 1, false, T0).is_empty());
-    db.run_timers(T0 + 1_999);
+    db.run_timers(T0 + 1_999, usize::MAX);
     assert_eq!(qlen(&db, b"q"), 0);
-    db.run_timers(T0 + 2_000);
+    db.run_timers(T0 + 2_000, usize::MAX);
     let j = db.job(&key).unwrap();
     assert_eq!((j.state, j.deliv), (JobState::Queued, 0));
 }
@@ -90,9 +90,9 @@ fn ttl_expiry_removes_jobs_in_every_state() {
     db.get_jobs(&names("q"), 1, false, T0); // delivers `queued` (the oldest)
     assert_eq!(db.job(&queued).unwrap().state, JobState::Active);
     assert_eq!(db.job(&active).unwrap().state, JobState::Queued);
-    db.run_timers(T0 + 1_500);
+    db.run_timers(T0 + 1_500, usize::MAX);
     assert_eq!(db.job_count(), 3);
-    db.run_timers(T0 + 3_000);
+    db.run_timers(T0 + 3_000, usize::MAX);
     assert_eq!(db.job_count(), 0);
     assert!(db.job(&delayed).is_none());
     assert_eq!(qlen(&db, b"q"), 0);
@@ -218,7 +218,7 @@ fn timers_only_visit_due_jobs() {
     }
     let soon = db.add_job(&job(b"q", 300, 86400, 1), T0).unwrap();
     assert_eq!(db.due_timers(T0 + 1_000), 1);
-    db.run_timers(T0 + 1_000);
+    assert!(!db.run_timers(T0 + 1_000, usize::MAX));
     assert_eq!(db.job(&soon).unwrap().state, JobState::Queued);
     assert_eq!(db.due_timers(T0 + 1_000), 0);
 }
@@ -244,4 +244,16 @@ fn ids_name_their_jobs_and_only_them() {
     let mut other_ttl = id;
     other_ttl[39] = b'3';
     assert_eq!(db.lookup(&other_ttl), None);
+}
+
+#[test]
+fn a_tick_processes_at_most_its_limit() {
+    let mut db = Db::new();
+    for _ in 0..5 {
+        db.add_job(&job(b"q", 300, 86400, 1), T0).unwrap();
+    }
+    assert!(db.run_timers(T0 + 1_000, 3));
+    assert_eq!(qlen(&db, b"q"), 3);
+    assert!(!db.run_timers(T0 + 1_000, 3));
+    assert_eq!(qlen(&db, b"q"), 5);
 }
