@@ -16,32 +16,34 @@ use crate::state::job::JobState;
 
 const DEFAULT_COUNT: i64 = 100;
 
-/// Walks `total` positions from `cursor`, examining at most `count * 10`
-/// and stopping once `count` matched; returns the next cursor.
-fn walk(
-    total: usize,
+/// Walks `items` (the elements from position `cursor` on), examining at
+/// most `count * 10` and stopping once `count` matched; returns the next
+/// cursor, 0 when the walk is complete.
+fn walk<T>(
+    items: impl Iterator<Item = T>,
     cursor: u64,
     count: i64,
     busyloop: bool,
-    mut visit: impl FnMut(usize) -> bool,
+    mut visit: impl FnMut(T) -> bool,
 ) -> u64 {
-    let mut pos = usize::try_from(cursor).unwrap_or(usize::MAX);
+    let mut items = items.peekable();
+    let mut pos = cursor;
     let mut matched: i64 = 0;
     let mut budget: i64 = count.saturating_mul(10);
-    while pos < total {
-        if visit(pos) {
+    for item in items.by_ref() {
+        if visit(item) {
             matched += 1;
         }
-        pos += 1;
+        pos = pos.saturating_add(1);
         budget = budget.saturating_sub(1);
         if !busyloop && count > 0 && (matched >= count || budget <= 0) {
             break;
         }
     }
-    if pos >= total {
+    if items.peek().is_none() {
         0
     } else {
-        pos as u64
+        pos
     }
 }
 
@@ -105,15 +107,17 @@ pub(super) fn qscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     let db = &*ctx.db;
     let names = db.queue_names_sorted();
     let mut items = Vec::new();
-    let next = walk(names.len(), cursor.unwrap_or(0), count, busyloop, |i| {
-        let Some(q) = db.queue(&names[i]) else {
+    let cursor = cursor.unwrap_or(0);
+    let start = usize::try_from(cursor).unwrap_or(usize::MAX);
+    let next = walk(names.iter().skip(start), cursor, count, busyloop, |name| {
+        let Some(q) = db.queue(name) else {
             return false;
         };
         let len = q.len() as i64;
         if (minlen != -1 && len < minlen) || (maxlen != -1 && len > maxlen) || importrate > 0 {
             return false;
         }
-        items.push(Reply::Bulk(Bytes::copy_from_slice(&names[i])));
+        items.push(Reply::Bulk(Bytes::copy_from_slice(name)));
         true
     });
     scan_reply(next, items)
@@ -170,12 +174,10 @@ pub(super) fn jscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         j += 1;
     }
     let db = &*ctx.db;
-    let start = usize::try_from(cursor.unwrap_or(0)).unwrap_or(usize::MAX);
-    let keys: Vec<_> = db.job_keys().skip(start).copied().collect();
-    let total = start.saturating_add(keys.len());
+    let cursor = cursor.unwrap_or(0);
+    let start = usize::try_from(cursor).unwrap_or(usize::MAX);
     let mut items = Vec::new();
-    let next = walk(total, start as u64, count, busyloop, |i| {
-        let key = &keys[i - start];
+    let next = walk(db.job_keys().skip(start), cursor, count, busyloop, |key| {
         let Some(job) = db.job(key) else {
             return false;
         };
