@@ -59,9 +59,7 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = socket.set_nodelay(true);
-    let session = Session {
-        authenticated: shared.password().is_none(),
-    };
+    let session = Session::default();
     let mut c = Client {
         socket,
         shared,

@@ -1,7 +1,7 @@
 //! What every connection and the timer task share: the state behind one
 //! mutex, the clock, the configuration that CONFIG SET may change, counters.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock};
 
 use tokio::sync::watch;
@@ -73,8 +73,10 @@ pub struct Shared {
     pub clock: Clock,
     /// The port the node listens on.
     pub port: u16,
-    /// `requirepass`, changeable with CONFIG SET.
-    pub requirepass: RwLock<Option<String>>,
+    /// `requirepass`, changeable with CONFIG SET (see [`Shared::set_password`]).
+    requirepass: RwLock<Option<String>>,
+    /// Whether a password is set: the per-command fast path.
+    auth_required: AtomicBool,
     /// Counters.
     pub stats: Stats,
     /// Set to true to stop the node (SHUTDOWN, Node::shutdown, drop).
@@ -93,6 +95,7 @@ impl Shared {
             db: Mutex::new(Db::new()),
             clock: Clock::new(),
             port,
+            auth_required: AtomicBool::new(requirepass.is_some()),
             requirepass: RwLock::new(requirepass),
             stats: Stats::default(),
             shutdown,
@@ -114,6 +117,19 @@ impl Shared {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Whether clients must AUTH.
+    pub fn auth_required(&self) -> bool {
+        self.auth_required.load(Ordering::Relaxed)
+    }
+
+    /// Sets or clears (`None`) the password.
+    pub fn set_password(&self, password: Option<String>) {
+        let mut guard = self.requirepass.write().unwrap_or_else(|e| e.into_inner());
+        self.auth_required
+            .store(password.is_some(), Ordering::Relaxed);
+        *guard = password;
     }
 
     /// Asks the node to stop.

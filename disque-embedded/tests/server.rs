@@ -303,3 +303,25 @@ async fn command_table_has_disques_32_commands() {
         ])
     );
 }
+
+#[tokio::test]
+async fn config_set_requirepass_applies_to_connected_clients() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut admin = Conn::open(&node).await;
+    let mut other = Conn::open(&node).await;
+    assert_eq!(other.cmd(&["QLEN", "q"]).await, R::Int(0));
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "requirepass", "pw"]).await,
+        R::Status("OK".into())
+    );
+    assert_eq!(
+        other.cmd(&["QLEN", "q"]).await,
+        R::Error("NOAUTH Authentication required.".into())
+    );
+    assert_eq!(other.cmd(&["AUTH", "pw"]).await, R::Status("OK".into()));
+    assert_eq!(
+        other.cmd(&["CONFIG", "SET", "requirepass", ""]).await,
+        R::Status("OK".into())
+    );
+    assert_eq!(admin.cmd(&["QLEN", "q"]).await, R::Int(0));
+}

@@ -41,7 +41,7 @@ pub enum Outcome {
 /// Per-connection state commands can see.
 #[derive(Debug, Default)]
 pub struct Session {
-    /// Whether AUTH succeeded (or no password is set).
+    /// Whether AUTH succeeded.
     pub authenticated: bool,
 }
 
@@ -149,13 +149,14 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
             spec.name
         ))));
     }
-    if !session.authenticated && spec.name != "auth" && spec.name != "ping" {
-        if shared.password().is_some() {
-            return Outcome::Reply(Reply::Error(Cow::Borrowed(
-                "NOAUTH Authentication required.",
-            )));
-        }
-        session.authenticated = true;
+    if !session.authenticated
+        && shared.auth_required()
+        && spec.name != "auth"
+        && spec.name != "ping"
+    {
+        return Outcome::Reply(Reply::Error(Cow::Borrowed(
+            "NOAUTH Authentication required.",
+        )));
     }
     let mut ctx = Ctx {
         shared,

@@ -127,12 +127,7 @@ pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     } else if sub.eq_ignore_ascii_case(b"set") && args.len() == 4 {
         if args[2].eq_ignore_ascii_case(b"requirepass") {
             let pass = String::from_utf8_lossy(&args[3]).into_owned();
-            let mut guard = ctx
-                .shared
-                .requirepass
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
-            *guard = (!pass.is_empty()).then_some(pass);
+            ctx.shared.set_password((!pass.is_empty()).then_some(pass));
             reply(ok())
         } else {
             reply(Reply::Error(Cow::Owned(format!(
