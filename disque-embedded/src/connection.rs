@@ -19,6 +19,8 @@ use crate::shared::{stopped, Shared, Stats};
 
 /// Initial capacity of the read and write buffers.
 const BUF_CAPACITY: usize = 16 * 1024;
+/// Smallest free space offered to a read.
+const MIN_READ: usize = 4096;
 /// Commands run per lock of the state before letting others in.
 const COMMANDS_PER_LOCK: u32 = 128;
 
@@ -94,6 +96,10 @@ pub async fn serve(
         }
         if c.write_out().await.is_err() || c.rbuf.len() >= c.limits.max_query_buffer {
             return;
+        }
+        // Read in large chunks even once parsed requests were split off.
+        if c.rbuf.capacity() - c.rbuf.len() < MIN_READ {
+            c.rbuf.reserve(BUF_CAPACITY);
         }
         tokio::select! {
             n = c.socket.read_buf(&mut c.rbuf) => match n {

@@ -187,33 +187,29 @@ impl Db {
         if req.replicate > 1 {
             return Err(AddError::NoRepl);
         }
-        if let Some(q) = self.queues.get(req.queue) {
-            if req.maxlen > 0 && q.len() as i64 >= req.maxlen {
-                return Err(AddError::MaxLen);
+        let queue = match self.queues.get_key_value(req.queue) {
+            Some((name, q)) => {
+                if req.maxlen > 0 && q.len() as i64 >= req.maxlen {
+                    return Err(AddError::MaxLen);
+                }
+                if q.paused & PAUSED_IN != 0 {
+                    return Err(AddError::Paused);
+                }
+                name.clone()
             }
-            if q.paused & PAUSED_IN != 0 {
-                return Err(AddError::Paused);
-            }
-        }
-        let (mut key, mut tail) = JobKey::random(&mut self.rng);
-        while self.jobs.contains_key(&key) {
-            (key, tail) = JobKey::random(&mut self.rng);
-        }
+            None => Arc::from(req.queue),
+        };
         let mut ctime = now.saturating_mul(1_000_000);
         if ctime <= self.prev_ctime {
             ctime = self.prev_ctime + 1;
         }
         self.prev_ctime = ctime;
-        let queue = match self.queues.get_key_value(req.queue) {
-            Some((k, _)) => k.clone(),
-            None => Arc::from(req.queue),
-        };
         let qtime = if req.delay > 0 {
             secs_after(now, req.delay as u64)
         } else {
             secs_after(now, req.retry as u64)
         };
-        let job = Box::new(Job {
+        let mut job = Box::new(Job {
             queue,
             body: req.body.into(),
             ctime,
@@ -226,34 +222,45 @@ impl Db {
             deliv: 0,
             repl: req.replicate,
             ttl_field: id::ttl_field(req.ttl, req.retry),
-            tail,
+            tail: 0,
             state: JobState::Active,
             flags: 0,
         });
-        self.jobs.insert(key, job);
-        if req.delay == 0 {
-            self.enqueue(&key, false, now);
+        // 128 random bits never collide in practice; if they did, draw again.
+        let key = loop {
+            let (key, tail) = JobKey::random(&mut self.rng);
+            if !self.jobs.contains_key(&key) {
+                job.tail = tail;
+                break key;
+            }
+        };
+        // Queue (or schedule) the job before it enters the table, so the
+        // table is probed once.
+        let serve = if req.delay == 0 {
+            queue_job(
+                &mut self.queues,
+                &mut self.timers,
+                key,
+                &mut job,
+                false,
+                now,
+            )
         } else {
-            self.reschedule(&key);
+            schedule(&mut self.timers, key, &mut job);
+            None
+        };
+        let qname = serve.is_some_and(|s| s).then(|| job.queue.clone());
+        self.jobs.insert(key, job);
+        if let Some(qname) = qname {
+            self.serve_blocked(&qname, now);
         }
         Ok(key)
     }
 
     /// Recomputes when the timer wakes a job (TTL, or its next queueing).
     fn reschedule(&mut self, key: &JobKey) {
-        let Some(job) = self.jobs.get_mut(key) else {
-            return;
-        };
-        let mut at = secs_after(0, job.etime).saturating_add(1000);
-        if matches!(job.state, JobState::Active | JobState::Queued) && job.qtime != 0 {
-            at = at.min(job.qtime);
-        }
-        if at != job.awake {
-            if job.awake != 0 {
-                self.timers.remove(&(job.awake, *key));
-            }
-            job.awake = at;
-            self.timers.insert((at, *key));
+        if let Some(job) = self.jobs.get_mut(key) {
+            schedule(&mut self.timers, *key, job);
         }
     }
 
@@ -264,36 +271,16 @@ impl Db {
         let Some(job) = self.jobs.get_mut(key) else {
             return false;
         };
-        if job.state == JobState::Queued || job.qtime == 0 {
-            return false;
-        }
-        if job.retry == 0 && job.flags & FLAG_DELIVERED != 0 {
-            return false;
-        }
-        job.state = JobState::Queued;
-        job.qtime = if job.retry > 0 {
-            secs_after(now, u64::from(job.retry))
-        } else {
-            0
-        };
-        if job.flags & FLAG_QUEUED_ONCE != 0 || nack {
-            if nack {
-                job.nacks = job.nacks.saturating_add(1);
-            } else {
-                job.deliv = job.deliv.saturating_add(1);
+        match queue_job(&mut self.queues, &mut self.timers, *key, job, nack, now) {
+            None => false,
+            Some(serve) => {
+                if serve {
+                    let qname = job.queue.clone();
+                    self.serve_blocked(&qname, now);
+                }
+                true
             }
         }
-        job.flags |= FLAG_QUEUED_ONCE;
-        let (ctime, qname) = (job.ctime, job.queue.clone());
-        self.reschedule(key);
-        let q = self.queue_or_create(&qname, now);
-        q.jobs.insert(ctime, *key);
-        q.atime = now / 1000;
-        q.jobs_in += 1;
-        if q.paused & PAUSED_OUT == 0 && !q.blocked.is_empty() {
-            self.serve_blocked(&qname, now);
-        }
-        true
     }
 
     /// Takes a queued job out of its queue (it becomes active).
@@ -354,6 +341,9 @@ impl Db {
     /// Pops the oldest job of a queue for delivery.
     fn fetch(&mut self, qname: &[u8], now: u64) -> Option<JobKey> {
         let q = self.queues.get_mut(qname)?;
+        if q.paused & PAUSED_OUT != 0 {
+            return None;
+        }
         let (_, key) = q.jobs.pop_first()?;
         q.atime = now / 1000;
         q.jobs_out += 1;
@@ -366,21 +356,10 @@ impl Db {
 
     /// `[queue, id, body]` (plus the counters) for GETJOB and QPEEK.
     pub fn job_reply(&self, key: &JobKey, withcounters: bool) -> Reply {
-        let Some(job) = self.jobs.get(key) else {
-            return Reply::NilBulk;
-        };
-        let id = format_job_id(self.node_id.as_bytes(), key, job.tail, job.ttl_field);
-        let mut v = Vec::with_capacity(if withcounters { 7 } else { 3 });
-        v.push(bulk(&job.queue));
-        v.push(bulk(&id));
-        v.push(bulk(&job.body));
-        if withcounters {
-            v.push(bulk_str("nacks"));
-            v.push(Reply::Integer(i64::from(job.nacks)));
-            v.push(bulk_str("additional-deliveries"));
-            v.push(Reply::Integer(i64::from(job.deliv)));
+        match self.jobs.get(key) {
+            Some(job) => job_reply(self.node_id.as_bytes(), key, job, withcounters),
+            None => Reply::NilBulk,
         }
-        Reply::Array(v)
     }
 
     /// SHOW / JSCAN REPLY ALL: the job's full description.
@@ -450,14 +429,8 @@ impl Db {
         loop {
             let before = out.len();
             for name in queues {
-                let paused = match self.queues.get(&name[..]) {
-                    Some(q) => q.paused & PAUSED_OUT != 0,
-                    None => {
-                        self.queue_or_create(name, now);
-                        continue;
-                    }
-                };
-                if paused {
+                if !self.queues.contains_key(&name[..]) {
+                    self.queue_or_create(name, now);
                     continue;
                 }
                 if let Some(key) = self.fetch(name, now) {
@@ -682,4 +655,79 @@ impl Default for Db {
     fn default() -> Self {
         Db::new()
     }
+}
+
+/// Puts `job` on the timer list at its next wake-up time (TTL, or its next
+/// queueing), replacing its previous entry.
+fn schedule(timers: &mut BTreeSet<(u64, JobKey)>, key: JobKey, job: &mut Job) {
+    let mut at = secs_after(0, job.etime).saturating_add(1000);
+    if matches!(job.state, JobState::Active | JobState::Queued) && job.qtime != 0 {
+        at = at.min(job.qtime);
+    }
+    if at != job.awake {
+        if job.awake != 0 {
+            timers.remove(&(job.awake, key));
+        }
+        job.awake = at;
+        timers.insert((at, key));
+    }
+}
+
+/// Queues an active job (Disque's `enqueueJob`): `None` if it cannot be
+/// queued, else whether clients are blocked on its queue and can be served.
+fn queue_job(
+    queues: &mut HashMap<Arc<[u8]>, Queue>,
+    timers: &mut BTreeSet<(u64, JobKey)>,
+    key: JobKey,
+    job: &mut Job,
+    nack: bool,
+    now: u64,
+) -> Option<bool> {
+    if job.state == JobState::Queued || job.qtime == 0 {
+        return None;
+    }
+    if job.retry == 0 && job.flags & FLAG_DELIVERED != 0 {
+        return None;
+    }
+    job.state = JobState::Queued;
+    job.qtime = if job.retry > 0 {
+        secs_after(now, u64::from(job.retry))
+    } else {
+        0
+    };
+    if job.flags & FLAG_QUEUED_ONCE != 0 || nack {
+        if nack {
+            job.nacks = job.nacks.saturating_add(1);
+        } else {
+            job.deliv = job.deliv.saturating_add(1);
+        }
+    }
+    job.flags |= FLAG_QUEUED_ONCE;
+    schedule(timers, key, job);
+    let q = match queues.get_mut(&job.queue) {
+        Some(q) => q,
+        None => queues
+            .entry(job.queue.clone())
+            .or_insert_with(|| Queue::new(job.queue.clone(), now / 1000)),
+    };
+    q.jobs.insert(job.ctime, key);
+    q.atime = now / 1000;
+    q.jobs_in += 1;
+    Some(q.paused & PAUSED_OUT == 0 && !q.blocked.is_empty())
+}
+
+/// `[queue, id, body]` (plus the counters) of a job.
+fn job_reply(node_id: &[u8], key: &JobKey, job: &Job, withcounters: bool) -> Reply {
+    let id = format_job_id(node_id, key, job.tail, job.ttl_field);
+    let mut v = Vec::with_capacity(if withcounters { 7 } else { 3 });
+    v.push(bulk(&job.queue));
+    v.push(bulk(&id));
+    v.push(bulk(&job.body));
+    if withcounters {
+        v.push(bulk_str("nacks"));
+        v.push(Reply::Integer(i64::from(job.nacks)));
+        v.push(bulk_str("additional-deliveries"));
+        v.push(Reply::Integer(i64::from(job.deliv)));
+    }
+    Reply::Array(v)
 }
