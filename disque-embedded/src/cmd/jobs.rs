@@ -123,9 +123,8 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     };
     let db = &mut *ctx.db;
     match db.add_job(&req, ctx.now) {
-        Ok(key) => {
+        Ok((_, id)) => {
             // The id is ASCII by construction.
-            let id = db.job_id(&key).unwrap_or([b'?'; 40]);
             reply(Reply::Status(Cow::Owned(
                 String::from_utf8_lossy(&id).into_owned(),
             )))

@@ -182,8 +182,13 @@ impl Db {
             .unwrap_or_else(|| unreachable!("queue inserted above"))
     }
 
-    /// ADDJOB: registers a job and queues it (or schedules it after DELAY).
-    pub fn add_job(&mut self, req: &NewJob<'_>, now: u64) -> Result<JobKey, AddError> {
+    /// ADDJOB: registers a job and queues it (or schedules it after DELAY);
+    /// returns its key and id.
+    pub fn add_job(
+        &mut self,
+        req: &NewJob<'_>,
+        now: u64,
+    ) -> Result<(JobKey, [u8; id::JOB_ID_LEN]), AddError> {
         if req.replicate > 1 {
             return Err(AddError::NoRepl);
         }
@@ -250,11 +255,12 @@ impl Db {
             None
         };
         let qname = serve.is_some_and(|s| s).then(|| job.queue.clone());
+        let id = format_job_id(self.node_id.as_bytes(), &key, job.tail, job.ttl_field);
         self.jobs.insert(key, job);
         if let Some(qname) = qname {
             self.serve_blocked(&qname, now);
         }
-        Ok(key)
+        Ok((key, id))
     }
 
     /// Recomputes when the timer wakes a job (TTL, or its next queueing).

@@ -34,7 +34,7 @@ fn names(q: &str) -> Vec<Bytes> {
 #[test]
 fn retry_requeues_counted_from_when_the_job_was_queued() {
     let mut db = Db::new();
-    let key = db.add_job(&job(b"q", 2, 60, 0), T0).unwrap();
+    let key = db.add_job(&job(b"q", 2, 60, 0), T0).unwrap().0;
     assert_eq!(db.get_jobs(&names("q"), 1, false, T0 + 500).len(), 1);
     db.run_timers(T0 + 1_999, usize::MAX);
     assert_eq!(db.job(&key).unwrap().state, JobState::Active);
@@ -47,7 +47,7 @@ fn retry_requeues_counted_from_when_the_job_was_queued() {
 #[test]
 fn nack_requeues_at_once_and_counts() {
     let mut db = Db::new();
-    let key = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    let key = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap().0;
     assert!(!db.enqueue(&key, true, T0), "already queued");
     db.get_jobs(&names("q"), 1, false, T0);
     assert!(db.enqueue(&key, true, T0 + 10));
@@ -58,7 +58,7 @@ fn nack_requeues_at_once_and_counts() {
 #[test]
 fn at_most_once_jobs_are_never_queued_again() {
     let mut db = Db::new();
-    let key = db.add_job(&job(b"q", 0, 3600, 0), T0).unwrap();
+    let key = db.add_job(&job(b"q", 0, 3600, 0), T0).unwrap().0;
     assert_eq!(db.job(&key).unwrap().qtime, 0);
     db.get_jobs(&names("q"), 1, false, T0);
     assert!(!db.enqueue(&key, true, T0));
@@ -71,7 +71,7 @@ fn at_most_once_jobs_are_never_queued_again() {
 #[test]
 fn delayed_jobs_are_queued_after_their_delay_without_counting_a_delivery() {
     let mut db = Db::new();
-    let key = db.add_job(&job(b"q", 300, 3600, 2), T0).unwrap();
+    let key = db.add_job(&job(b"q", 300, 3600, 2), T0).unwrap().0;
     assert_eq!(db.job(&key).unwrap().state, JobState::Active);
     assert!(db.get_jobs(&names("q"), 1, false, T0).is_empty());
     db.run_timers(T0 + 1_999, usize::MAX);
@@ -84,9 +84,9 @@ fn delayed_jobs_are_queued_after_their_delay_without_counting_a_delivery() {
 #[test]
 fn ttl_expiry_removes_jobs_in_every_state() {
     let mut db = Db::new();
-    let queued = db.add_job(&job(b"q", 300, 2, 0), T0).unwrap();
-    let delayed = db.add_job(&job(b"q", 300, 2, 1), T0).unwrap();
-    let active = db.add_job(&job(b"q", 300, 2, 0), T0).unwrap();
+    let queued = db.add_job(&job(b"q", 300, 2, 0), T0).unwrap().0;
+    let delayed = db.add_job(&job(b"q", 300, 2, 1), T0).unwrap().0;
+    let active = db.add_job(&job(b"q", 300, 2, 0), T0).unwrap().0;
     db.get_jobs(&names("q"), 1, false, T0); // delivers `queued` (the oldest)
     assert_eq!(db.job(&queued).unwrap().state, JobState::Active);
     assert_eq!(db.job(&active).unwrap().state, JobState::Queued);
@@ -101,7 +101,7 @@ fn ttl_expiry_removes_jobs_in_every_state() {
 #[test]
 fn working_postpones_and_dequeues_until_half_the_ttl() {
     let mut db = Db::new();
-    let key = db.add_job(&job(b"q", 5, 10, 0), T0).unwrap();
+    let key = db.add_job(&job(b"q", 5, 10, 0), T0).unwrap().0;
     assert_eq!(db.working(&key, T0 + 1_000), Ok(5));
     assert_eq!(db.job(&key).unwrap().state, JobState::Active, "dequeued");
     assert_eq!(db.job(&key).unwrap().qtime, T0 + 6_000);
@@ -158,7 +158,7 @@ fn blocked_clients_get_one_job_each_in_blocking_order() {
     db.block(&names("q"), false, tx1, T0);
     db.block(&names("q"), false, tx2, T0);
     assert_eq!(db.queue(b"q").unwrap().blocked.len(), 2);
-    let first = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    let first = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap().0;
     match rx1.try_recv().unwrap() {
         Reply::Array(v) => assert_eq!(v.len(), 1),
         other => panic!("{other:?}"),
@@ -189,7 +189,7 @@ fn a_job_for_a_departed_client_goes_back_to_its_queue() {
     let (tx, rx) = oneshot::channel();
     db.block(&names("q"), false, tx, T0);
     drop(rx);
-    let key = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();
+    let key = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap().0;
     assert_eq!(db.job(&key).unwrap().state, JobState::Queued);
     assert_eq!(qlen(&db, b"q"), 1);
 }
@@ -216,7 +216,7 @@ fn timers_only_visit_due_jobs() {
     for _ in 0..1000 {
         db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap();
     }
-    let soon = db.add_job(&job(b"q", 300, 86400, 1), T0).unwrap();
+    let soon = db.add_job(&job(b"q", 300, 86400, 1), T0).unwrap().0;
     assert_eq!(db.due_timers(T0 + 1_000), 1);
     assert!(!db.run_timers(T0 + 1_000, usize::MAX));
     assert_eq!(db.job(&soon).unwrap().state, JobState::Queued);
@@ -237,7 +237,7 @@ fn flushall_forgets_everything_and_releases_blocked_clients() {
 #[test]
 fn ids_name_their_jobs_and_only_them() {
     let mut db = Db::new();
-    let key = db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap();
+    let key = db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap().0;
     let id = db.job_id(&key).unwrap();
     assert_eq!(&id[36..], b"05a1");
     assert_eq!(db.lookup(&id), Some(key));
