@@ -50,6 +50,27 @@ struct Client {
     session: Session,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// Counters not yet added to the node's (shared, contended) ones.
+    pending: Pending,
+}
+
+/// Per-connection counters, added to [`Stats`] every [`FLUSH_EVERY`]
+/// commands and when the connection ends, so that INFO's totals do not
+/// cost a contended atomic per request.
+#[derive(Default)]
+struct Pending {
+    commands: u64,
+    input: u64,
+    output: u64,
+}
+
+/// Commands between two flushes of [`Pending`].
+const FLUSH_EVERY: u64 = 256;
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.flush_stats();
+    }
 }
 
 /// Serves one client until it disconnects, QUITs, sends a malformed
@@ -70,6 +91,7 @@ pub async fn serve(
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
         wbuf: BytesMut::with_capacity(BUF_CAPACITY),
+        pending: Pending::default(),
     };
     loop {
         match c.run_batch() {
@@ -104,7 +126,7 @@ pub async fn serve(
         tokio::select! {
             n = c.socket.read_buf(&mut c.rbuf) => match n {
                 Ok(0) | Err(_) => return,
-                Ok(n) => Stats::add(&c.shared.stats.net_input_bytes, n as u64),
+                Ok(n) => c.pending.input += n as u64,
             },
             _ = stopped(&mut shutdown) => return,
         }
@@ -114,7 +136,7 @@ pub async fn serve(
 impl Client {
     /// Runs every complete request already buffered, synchronously.
     fn run_batch(&mut self) -> BatchEnd {
-        let shared = self.shared.clone();
+        let shared = &*self.shared;
         let mut guard = None;
         let mut held = 0;
         let mut processed = 0u64;
@@ -137,7 +159,7 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
-            match cmd::execute(&shared, db, &mut self.session, &args) {
+            match cmd::execute(shared, db, &mut self.session, &args) {
                 Outcome::Reply(reply) => reply.encode(&mut self.wbuf),
                 Outcome::Quit => {
                     Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
@@ -150,7 +172,10 @@ impl Client {
             }
         };
         drop(guard);
-        Stats::add(&shared.stats.commands_processed, processed);
+        self.pending.commands += processed;
+        if self.pending.commands >= FLUSH_EVERY {
+            self.flush_stats();
+        }
         end
     }
 
@@ -185,7 +210,7 @@ impl Client {
                 n = self.socket.read_buf(&mut self.rbuf) => match n {
                     Ok(0) | Err(_) => return false,
                     Ok(n) => {
-                        Stats::add(&self.shared.stats.net_input_bytes, n as u64);
+                        self.pending.input += n as u64;
                         if self.rbuf.len() >= self.limits.max_query_buffer {
                             return false;
                         }
@@ -198,6 +223,14 @@ impl Client {
         true
     }
 
+    fn flush_stats(&mut self) {
+        let p = std::mem::take(&mut self.pending);
+        let stats = &self.shared.stats;
+        Stats::add(&stats.commands_processed, p.commands);
+        Stats::add(&stats.net_input_bytes, p.input);
+        Stats::add(&stats.net_output_bytes, p.output);
+    }
+
     async fn write_out(&mut self) -> std::io::Result<()> {
         if self.wbuf.is_empty() {
             return Ok(());
@@ -205,7 +238,7 @@ impl Client {
         let n = self.wbuf.len();
         self.socket.write_all(&self.wbuf).await?;
         self.wbuf.clear();
-        Stats::add(&self.shared.stats.net_output_bytes, n as u64);
+        self.pending.output += n as u64;
         Ok(())
     }
 }
