@@ -59,6 +59,32 @@ async fn add_loop(client: &Client, queue: &str, n: usize) -> f64 {
     rate(n, start.elapsed())
 }
 
+/// The same ADDJOB loop on a bare `redis` multiplexed connection: what this
+/// client's own layer costs on top of the `redis` crate.
+async fn redis_add_loop(addr: std::net::SocketAddr, queue: &str, n: usize) -> f64 {
+    use redis::IntoConnectionInfo;
+    let info = (addr.ip().to_string(), addr.port())
+        .into_connection_info()
+        .expect("address")
+        .set_redis_settings(redis::RedisConnectionInfo::default().set_skip_set_lib_name());
+    let mut conn = redis::Client::open(info)
+        .expect("client")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let start = Instant::now();
+    for _ in 0..n {
+        let _: redis::Value = redis::cmd("ADDJOB")
+            .arg(queue)
+            .arg(BODY)
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .expect("ADDJOB");
+    }
+    rate(n, start.elapsed())
+}
+
 async fn add_tasks(client: &Client, queue: &str, n: usize) -> f64 {
     let per_task = n / TASKS;
     let start = Instant::now();
@@ -196,6 +222,7 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
         .expect("reference");
 
     let add1 = add_loop(&client, "bench-add", n).await;
+    let bare = redis_add_loop(addr, "bench-add", n).await;
     let add50 = add_tasks(&client, "bench-add50", n * 5).await;
     let addb = add_batched(&client, "bench-getack", n * 5).await;
     let getack = get_ack_loop(&client, "bench-getack", n).await;
@@ -251,6 +278,10 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
             "≥ 5 ×",
         ),
     ];
+    println!(
+        "| (for comparison) the same `ADDJOB` loop on a bare `redis` multiplexed connection | {bare:.0}/s | {} × R(1,1) | — |",
+        ratio(bare, r11)
+    );
     for (path, rate, measured, target) in rows {
         println!("| {path} | {rate:.0}/s | {measured} | {target} |");
     }
