@@ -325,3 +325,38 @@ async fn config_set_requirepass_applies_to_connected_clients() {
     );
     assert_eq!(admin.cmd(&["QLEN", "q"]).await, R::Int(0));
 }
+
+#[tokio::test]
+async fn inline_commands_work() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    c.io.get_mut()
+        .write_all(b"PING\r\nADDJOB inl \"hello world\" 0\r\nQPEEK inl 1\r\n")
+        .await
+        .unwrap();
+    assert_eq!(c.read().await, R::Status("PONG".into()));
+    let id = c.read().await.status();
+    assert_eq!(
+        c.read().await,
+        R::Array(vec![R::Array(vec![
+            R::bulk("inl"),
+            R::bulk(&id),
+            R::bulk("hello world")
+        ])])
+    );
+}
+
+#[tokio::test]
+async fn a_blocked_client_that_disconnects_is_forgotten() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut admin = Conn::open(&node).await;
+    let mut gone = Conn::open(&node).await;
+    gone.send(&["GETJOB", "FROM", "dq"]).await;
+    wait_blocked(&mut admin, "dq", 1).await;
+    drop(gone);
+    wait_blocked(&mut admin, "dq", 0).await;
+    let id = admin.cmd(&["ADDJOB", "dq", "kept", "0"]).await.status();
+    assert_eq!(admin.cmd(&["QLEN", "dq"]).await, R::Int(1));
+    let got = admin.cmd(&["GETJOB", "NOHANG", "FROM", "dq"]).await;
+    assert_eq!(got.items()[0].items()[1], R::bulk(&id));
+}
