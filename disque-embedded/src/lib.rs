@@ -2,7 +2,21 @@
 //!
 //! It speaks RESP2 and answers every single-node Disque 1.0-rc1 command
 //! with Disque's exact replies: a local Disque for development and a test
-//! fixture for clients.
+//! fixture for clients. The binary `disque-embedded` runs it standalone
+//! (`--port`, default 7711; `--bind`, default 127.0.0.1; `--requirepass`).
+//!
+//! How it is built (like mini-redis):
+//! - `frame`: RESP requests in, replies out;
+//! - `server`: the accept loop, the client cap, the 100 ms timer task and
+//!   shutdown (a watch channel; `run` returns once every task is done);
+//! - `connection`: one task per client; it runs every complete request
+//!   already buffered under one lock of the state and writes all their
+//!   replies at once, which is what makes pipelining fast;
+//! - `cmd`: Disque's command table and one module per command family
+//!   (parse the arguments with Disque's exact checks, apply, reply);
+//! - `state`: jobs (one hash table of compact boxed records keyed by the
+//!   id's random bits), queues (ordered by creation time), timers (ordered
+//!   by due time, so a tick costs O(jobs due)) and blocked clients.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
