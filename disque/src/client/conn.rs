@@ -59,9 +59,9 @@ impl ConnConfig {
         let conn = client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(|e| match classify(&e, node) {
+            .map_err(|e| match Error::from_redis(e.clone()) {
                 Error::Auth(m) => Error::Auth(m),
-                other => Error::Connection(format!("cannot connect to {node}: {other}")),
+                _ => Error::Connection(format!("cannot connect to {node}: {e}")),
             })?;
         Ok(conn)
     }
@@ -80,7 +80,7 @@ impl ConnConfig {
                 Ok(c) => return Ok((c, i)),
                 // A wrong password is wrong on every node.
                 Err(e @ Error::Auth(_)) => return Err(e),
-                Err(e) => failures.push(e.to_string()),
+                Err(e) => failures.push(message(e)),
             }
         }
         Err(Error::Connection(failures.join("; ")))
@@ -192,9 +192,10 @@ impl Connections {
                 Err(match e {
                     Error::Auth(m) => Error::Auth(m),
                     other => Error::Connection(format!(
-                        "{why}reconnecting failed (attempt {}, next in {} ms): {other}",
+                        "{why}reconnecting failed (attempt {}, next in {} ms): {}",
                         slot.failures,
-                        backoff.as_millis()
+                        backoff.as_millis(),
+                        message(other)
                     )),
                 })
             }
@@ -339,6 +340,15 @@ impl Dedicated<'_> {
     }
 }
 
+/// The text of a connection-level error without its variant's prefix, to
+/// embed in another error's message.
+fn message(e: Error) -> String {
+    match e {
+        Error::Connection(m) | Error::Timeout(m) => m,
+        other => other.to_string(),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A poisoned lock only means another thread panicked while holding it;
     // the data (a connection slot or idle list) is still consistent.
@@ -383,5 +393,97 @@ mod tests {
         assert_eq!(backoff(1), MIN_BACKOFF);
         assert_eq!(backoff(2), MIN_BACKOFF * 2);
         assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+
+    /// A one-connection fake server: answers `replies` in order, one per
+    /// command received, and returns everything it read.
+    async fn fake_server(
+        replies: &'static [&'static str],
+    ) -> (NodeAddr, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let task = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            for reply in replies {
+                // Read until one more whole command (RESP array) has arrived.
+                let want = seen.iter().filter(|&&b| b == b'*').count() + 1;
+                while seen.iter().filter(|&&b| b == b'*').count() < want || !seen.ends_with(b"\r\n")
+                {
+                    let mut buf = [0u8; 512];
+                    let n = sock.read(&mut buf).await.unwrap();
+                    assert!(n > 0, "client closed early");
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                sock.write_all(reply.as_bytes()).await.unwrap();
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let node = NodeAddr {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        (node, task)
+    }
+
+    /// An address nothing listens on.
+    async fn dead_node() -> NodeAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        NodeAddr {
+            host: "127.0.0.1".into(),
+            port,
+        }
+    }
+
+    fn config(node: NodeAddr, password: Option<&str>) -> ConnConfig {
+        ConnConfig {
+            nodes: vec![node],
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(5),
+            password: password.map(String::from),
+        }
+    }
+
+    #[tokio::test]
+    async fn connecting_sends_no_client_setinfo_and_no_resp3_hello() {
+        let (node, server) = fake_server(&["+PONG\r\n"]).await;
+        let conns = Connections::connect(config(node, None), 1).await.unwrap();
+        assert!(Connections::connect(config(dead_node().await, None), 1)
+            .await
+            .is_err_and(|e| {
+                let text = e.to_string();
+                text.starts_with("connection error: cannot connect to 127.0.0.1:")
+                    && text.matches("connection error").count() == 1
+            }));
+        let reply = conns
+            .run(&redis::cmd("PING"), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(reply, Value::SimpleString("PONG".into()));
+        let seen = server.await.unwrap();
+        assert_eq!(
+            seen, "*1\r\n$4\r\nPING\r\n",
+            "only the command itself was sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_password_is_sent_with_auth_first() {
+        let (node, server) = fake_server(&["+OK\r\n", "+PONG\r\n"]).await;
+        let conns = Connections::connect(config(node, Some("sesame")), 1)
+            .await
+            .unwrap();
+        conns
+            .run(&redis::cmd("PING"), Duration::ZERO)
+            .await
+            .unwrap();
+        let seen = server.await.unwrap();
+        assert_eq!(
+            seen,
+            "*2\r\n$4\r\nAUTH\r\n$6\r\nsesame\r\n*1\r\n$4\r\nPING\r\n"
+        );
     }
 }
