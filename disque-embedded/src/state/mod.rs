@@ -172,14 +172,13 @@ impl Db {
     }
 
     fn queue_or_create(&mut self, name: &[u8], now: u64) -> &mut Queue {
-        if !self.queues.contains_key(name) {
-            let arc: Arc<[u8]> = Arc::from(name);
-            self.queues.insert(arc.clone(), Queue::new(arc, now / 1000));
-        }
-        // The queue was inserted just above if it was missing.
+        let name: Arc<[u8]> = match self.queues.get_key_value(name) {
+            Some((existing, _)) => existing.clone(),
+            None => Arc::from(name),
+        };
         self.queues
-            .get_mut(name)
-            .unwrap_or_else(|| unreachable!("queue inserted above"))
+            .entry(name.clone())
+            .or_insert_with(|| Queue::new(name, now / 1000))
     }
 
     /// ADDJOB: registers a job and queues it (or schedules it after DELAY);
