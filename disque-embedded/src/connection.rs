@@ -19,6 +19,8 @@ use crate::shared::{stopped, Shared, Stats};
 
 /// Initial capacity of the read and write buffers.
 const BUF_CAPACITY: usize = 16 * 1024;
+/// Replies buffered before they are written even if more requests wait.
+const MAX_PENDING_REPLIES: usize = 1024 * 1024;
 /// Smallest free space offered to a read.
 const MIN_READ: usize = 4096;
 /// Commands run per lock of the state before letting others in.
@@ -28,6 +30,8 @@ const COMMANDS_PER_LOCK: u32 = 128;
 enum BatchEnd {
     /// Every complete request was run; read more.
     NeedInput,
+    /// The replies grew large: write them, then run the rest.
+    Flush,
     /// QUIT (its `+OK` is in the write buffer), or a protocol error (its
     /// error is in the write buffer): flush and close.
     Close,
@@ -96,6 +100,12 @@ pub async fn serve(
     loop {
         match c.run_batch() {
             BatchEnd::NeedInput => {}
+            BatchEnd::Flush => {
+                if c.write_out().await.is_err() {
+                    return;
+                }
+                continue;
+            }
             BatchEnd::Close => {
                 let _ = c.write_out().await;
                 return;
@@ -141,6 +151,9 @@ impl Client {
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
+            if self.wbuf.len() >= MAX_PENDING_REPLIES {
+                break BatchEnd::Flush;
+            }
             let args = match self.parser.parse(&mut self.rbuf, &self.limits) {
                 Ok(Some(args)) => args,
                 Ok(None) => break BatchEnd::NeedInput,

@@ -360,3 +360,28 @@ async fn a_blocked_client_that_disconnects_is_forgotten() {
     let got = admin.cmd(&["GETJOB", "NOHANG", "FROM", "dq"]).await;
     assert_eq!(got.items()[0].items()[1], R::bulk(&id));
 }
+
+#[tokio::test]
+async fn large_pipelined_replies_are_written_in_pieces_and_in_order() {
+    let node = Node::start_ephemeral().await.unwrap();
+    let mut c = Conn::open(&node).await;
+    let mut batch = Vec::new();
+    for i in 0..40u8 {
+        let body = vec![b'a' + (i % 26); 100_000];
+        batch.extend(Conn::encode(&[b"ADDJOB", b"big", &body, b"0"]));
+    }
+    for _ in 0..40 {
+        batch.extend(Conn::encode(&[b"GETJOB", b"NOHANG", b"FROM", b"big"]));
+    }
+    c.io.get_mut().write_all(&batch).await.unwrap();
+    for _ in 0..40 {
+        assert!(matches!(c.read().await, R::Status(_)));
+    }
+    for i in 0..40u8 {
+        let job = c.read().await;
+        assert_eq!(
+            job.items()[0].items()[2],
+            R::Bulk(vec![b'a' + (i % 26); 100_000])
+        );
+    }
+}
