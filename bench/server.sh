@@ -10,7 +10,8 @@
 # -c 1 -P 1, -c 50 -P 1 and -c 50 -P 16 measures:
 #   ADDJOB q <16 B|1 KiB> 0        vs  LPUSH q <same>
 #   GETJOB NOHANG FROM q (pre-filled with jobs of that size)  vs  RPOP q (pre-filled)
-# printing requests/s (median of REPS runs) and the ratio node/redis. Finally it
+# printing requests/s (medians over REPS rounds, each round running the node
+# then redis back to back) and the median of the per-round ratios node/redis. Finally it
 # starts a fresh node, sends 1,000,000 ADDJOBs of 16 B and reports the growth of
 # VmRSS per queued job (and the same for 1,000,000 LPUSHes on a fresh redis).
 set -euo pipefail
@@ -96,20 +97,36 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 unique() { echo "bench_$$_$(date +%s%N)"; }
 
-# Median requests/s over REPS runs of one benchmark; `fill` names a command
-# run (n * 1.1 + 1000 times) before each measured run to pre-fill the queue.
-measure() { # port clients pipeline requests fill-command(- for none) command...
+# One run of a benchmark on `port`; `fill` names a command run (n * 1.1 +
+# 1000 times) first to pre-fill a fresh queue. Prints requests/s.
+run_one() { # port clients pipeline requests fill-command(- for none) command...
     local port=$1 c=$2 p=$3 n=$4 fill=$5
     shift 5
+    local q
+    q=$(unique)
+    if [ "$fill" != "-" ]; then
+        # shellcheck disable=SC2086
+        rps_once "$port" 50 16 $((n + n / 10 + 1000)) ${fill//QUEUE/$q} >/dev/null
+    fi
+    rps_once "$port" "$c" "$p" "$n" "${@//QUEUE/$q}"
+}
+
+# REPS rounds of "node run, then redis run" back to back, so that both see
+# the same background load; prints the median node req/s, the median redis
+# req/s and the median of the per-round ratios.
+pair() { # clients pipeline requests node-fill node-command redis-fill redis-command
+    local c=$1 p=$2 n=$3 node_fill=$4 node_cmd=$5 redis_fill=$6 redis_cmd=$7
+    local rounds=""
     for _ in $(seq 1 "$REPS"); do
-        local q
-        q=$(unique)
-        if [ "$fill" != "-" ]; then
-            # shellcheck disable=SC2086
-            rps_once "$port" 50 16 $((n + n / 10 + 1000)) ${fill//QUEUE/$q} >/dev/null
-        fi
-        rps_once "$port" "$c" "$p" "$n" "${@//QUEUE/$q}"
-    done | median
+        # shellcheck disable=SC2086
+        a=$(run_one "$NODE_PORT" "$c" "$p" "$n" "$node_fill" $node_cmd)
+        # shellcheck disable=SC2086
+        b=$(run_one "$REDIS_PORT" "$c" "$p" "$n" "$redis_fill" $redis_cmd)
+        rounds+="$a $b $(ratio "$a" "$b")"$'\n'
+    done
+    printf '%s' "$rounds" | awk '{ print $1 }' | median
+    printf '%s' "$rounds" | awk '{ print $2 }' | median
+    printf '%s' "$rounds" | awk '{ print $3 }' | median
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -126,17 +143,21 @@ P1K=$(head -c 1024 /dev/zero | tr '\0' x)
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(redis-server --version | cut -d' ' -f1-3), REPS=$REPS SCALE=$SCALE"
 printf '%-22s %-10s %12s %12s %7s\n' "benchmark" "-c/-P" "node rps" "redis rps" "ratio"
+row() { # label c/p then the three lines of `pair`
+    local label=$1 cp=$2 node ref r
+    { read -r node; read -r ref; read -r r; }
+    printf '%-22s %-10s %12.0f %12.0f %7s\n' "$label" "$cp" "$node" "$ref" "$r"
+}
 for cfg in "1 1 50000" "50 1 200000" "50 16 1000000"; do
     read -r c p n <<<"$cfg"
     n=$(scaled "$n")
     for size in 16 1024; do
         if [ "$size" = 16 ]; then body=$P16; else body=$P1K; fi
-        node=$(measure "$NODE_PORT" "$c" "$p" "$n" - ADDJOB QUEUE "$body" 0)
-        ref=$(measure "$REDIS_PORT" "$c" "$p" "$n" - LPUSH QUEUE "$body")
-        printf '%-22s %-10s %12.0f %12.0f %7s\n' "ADDJOB ${size}B/LPUSH" "$c/$p" "$node" "$ref" "$(ratio "$node" "$ref")"
-        node=$(measure "$NODE_PORT" "$c" "$p" "$n" "ADDJOB QUEUE $body 0" GETJOB NOHANG FROM QUEUE)
-        ref=$(measure "$REDIS_PORT" "$c" "$p" "$n" "LPUSH QUEUE $body" RPOP QUEUE)
-        printf '%-22s %-10s %12.0f %12.0f %7s\n' "GETJOB ${size}B/RPOP" "$c/$p" "$node" "$ref" "$(ratio "$node" "$ref")"
+        pair "$c" "$p" "$n" - "ADDJOB QUEUE $body 0" - "LPUSH QUEUE $body" |
+            row "ADDJOB ${size}B/LPUSH" "$c/$p"
+        pair "$c" "$p" "$n" "ADDJOB QUEUE $body 0" "GETJOB NOHANG FROM QUEUE" \
+            "LPUSH QUEUE $body" "RPOP QUEUE" |
+            row "GETJOB ${size}B/RPOP" "$c/$p"
     done
 done
 stop "$NODE_PID"
