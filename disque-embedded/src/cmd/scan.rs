@@ -1,9 +1,11 @@
 //! QSCAN and JSCAN: cursor-based iteration over queues and jobs.
 //!
-//! The cursor is a position in the walk (sorted queue names; the job
-//! table's order); 0 starts and ends a walk. As in Disque, COUNT is a hint
-//! of the work done per call and every element present for the whole walk
-//! is returned at least once.
+//! The cursor is a position in the walk (the queue or job table's order); 0
+//! starts and ends a walk, and COUNT is a hint of the work done per call, as
+//! in Disque. Unlike Disque's reverse-binary cursor, a position shifts when
+//! elements are removed before it (or the table grows) during a walk, so
+//! such a walk may repeat or skip elements; a walk over a stable node
+//! returns each element once. A call costs O(cursor + COUNT).
 
 use std::borrow::Cow;
 
@@ -105,19 +107,15 @@ pub(super) fn qscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         j += 1;
     }
     let db = &*ctx.db;
-    let names = db.queue_names_sorted();
     let mut items = Vec::new();
     let cursor = cursor.unwrap_or(0);
     let start = usize::try_from(cursor).unwrap_or(usize::MAX);
-    let next = walk(names.iter().skip(start), cursor, count, busyloop, |name| {
-        let Some(q) = db.queue(name) else {
-            return false;
-        };
+    let next = walk(db.queues().skip(start), cursor, count, busyloop, |q| {
         let len = q.len() as i64;
         if (minlen != -1 && len < minlen) || (maxlen != -1 && len > maxlen) || importrate > 0 {
             return false;
         }
-        items.push(Reply::Bulk(Bytes::copy_from_slice(name)));
+        items.push(Reply::Bulk(Bytes::copy_from_slice(&q.name)));
         true
     });
     scan_reply(next, items)

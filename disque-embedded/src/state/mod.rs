@@ -159,11 +159,9 @@ impl Db {
         self.queues.get(name)
     }
 
-    /// Queue names, sorted (the order QSCAN walks them).
-    pub fn queue_names_sorted(&self) -> Vec<Arc<[u8]>> {
-        let mut names: Vec<Arc<[u8]>> = self.queues.keys().cloned().collect();
-        names.sort();
-        names
+    /// Every queue, in the table's order (the order QSCAN walks them).
+    pub fn queues(&self) -> impl Iterator<Item = &Queue> {
+        self.queues.values()
     }
 
     /// Every job key, in the table's order (the order JSCAN walks them).
