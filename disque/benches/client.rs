@@ -6,6 +6,8 @@
 //! cargo bench -p disque --bench client                       # release build
 //! BENCH_N=50000 cargo bench -p disque --bench client         # more jobs
 //! BENCH_RUNTIME=multi cargo bench -p disque --bench client   # multi-thread client runtime
+//! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque --bench client  # a running Disque instead
+//! BENCH_REPS=5 cargo bench -p disque --bench client          # rounds (median; default 3)
 //! ```
 //!
 //! The node runs on a runtime of its own in its own thread (as a separate
@@ -22,6 +24,17 @@ use disque::{Client, JobOptions};
 const BODY: &[u8; 16] = b"0123456789abcdef";
 const TASKS: usize = 50;
 const BATCH: usize = 100;
+
+/// The median of `v` (not empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The median, or `None` when no run gave a figure.
+fn median_opt(v: Vec<f64>) -> Option<f64> {
+    (!v.is_empty()).then(|| median(v))
+}
 
 fn rate(n: usize, took: Duration) -> f64 {
     n as f64 / took.as_secs_f64()
@@ -178,7 +191,17 @@ fn start_node() -> (
 }
 
 fn main() {
-    let (addr, stop, node) = start_node();
+    // BENCH_ADDR=127.0.0.1:7711 measures against a running Disque instead.
+    let external: Option<std::net::SocketAddr> = std::env::var("BENCH_ADDR")
+        .ok()
+        .map(|a| a.parse().expect("BENCH_ADDR is ip:port"));
+    let (addr, node) = match external {
+        Some(addr) => (addr, None),
+        None => {
+            let (addr, stop, thread) = start_node();
+            (addr, Some((stop, thread)))
+        }
+    };
     let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
     let (rt, runtime) = if multi {
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -192,9 +215,33 @@ fn main() {
         (rt, "current-thread")
     };
     let rt = rt.expect("client runtime");
-    rt.block_on(run(addr, runtime));
-    let _ = stop.send(());
-    node.join().expect("node thread");
+    rt.block_on(async {
+        run(addr, runtime).await;
+        if external.is_some() {
+            drain(addr).await;
+        }
+    });
+    if let Some((stop, thread)) = node {
+        let _ = stop.send(());
+        thread.join().expect("node thread");
+    }
+}
+
+/// Removes the jobs the benchmark left on a running Disque, queued or
+/// active (redis-benchmark's GETJOBs never ack).
+async fn drain(addr: std::net::SocketAddr) {
+    use futures_util::TryStreamExt;
+    let client = Client::connect(addr).await.expect("connect");
+    for queue in ["bench-add", "bench-add50", "bench-getack", "bench-ref"] {
+        let ids: Vec<disque::JobId> = client
+            .scan_jobs(disque::JobScanOptions::new().queue(queue).count(1000))
+            .try_collect()
+            .await
+            .expect("JSCAN");
+        for chunk in ids.chunks(1000) {
+            client.del_job(chunk).await.expect("DELJOB");
+        }
+    }
 }
 
 async fn run(addr: std::net::SocketAddr, runtime: &str) {
@@ -209,28 +256,48 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     // separate process talking to it, so it must not block the runtime.
     let body = std::str::from_utf8(BODY).expect("ASCII body");
     let addjob = ["ADDJOB", "bench-ref", body, "0"];
-    let r11 = tokio::task::spawn_blocking(move || reference(port, 1, 1, n, &addjob))
-        .await
-        .expect("reference");
-    let r501 = tokio::task::spawn_blocking(move || reference(port, 50, 1, n * 5, &addjob))
-        .await
-        .expect("reference");
-    // For context: the node's own GETJOB rate (the jobs added just above).
+    let reps: usize = std::env::var("BENCH_REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let (mut r11, mut r501, mut g11) = (Vec::new(), Vec::new(), Vec::new());
     let getjob = ["GETJOB", "NOHANG", "WITHCOUNTERS", "FROM", "bench-ref"];
-    let g11 = tokio::task::spawn_blocking(move || reference(port, 1, 1, n, &getjob))
-        .await
-        .expect("reference");
-
-    let add1 = add_loop(&client, "bench-add", n).await;
-    let bare = redis_add_loop(addr, "bench-add", n).await;
-    let add50 = add_tasks(&client, "bench-add50", n * 5).await;
-    let addb = add_batched(&client, "bench-getack", n * 5).await;
-    let getack = get_ack_loop(&client, "bench-getack", n).await;
-    let getackb = get_ack_batched(&client, "bench-getack", n * 4).await;
+    let (mut add1, mut bare, mut add50) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut addb, mut getack, mut getackb) = (Vec::new(), Vec::new(), Vec::new());
+    // Every path once per round, rounds repeated: a burst of load from
+    // elsewhere on the machine then hits one round, not one path.
+    for _ in 0..reps {
+        r11.extend(
+            tokio::task::spawn_blocking(move || reference(port, 1, 1, n, &addjob))
+                .await
+                .expect("reference"),
+        );
+        r501.extend(
+            tokio::task::spawn_blocking(move || reference(port, 50, 1, n * 5, &addjob))
+                .await
+                .expect("reference"),
+        );
+        // For context: the node's own GETJOB rate (on the jobs just added).
+        g11.extend(
+            tokio::task::spawn_blocking(move || reference(port, 1, 1, n, &getjob))
+                .await
+                .expect("reference"),
+        );
+        add1.push(add_loop(&client, "bench-add", n).await);
+        bare.push(redis_add_loop(addr, "bench-add", n).await);
+        add50.push(add_tasks(&client, "bench-add50", n * 5).await);
+        addb.push(add_batched(&client, "bench-getack", n * 5).await);
+        getack.push(get_ack_loop(&client, "bench-getack", n).await);
+        getackb.push(get_ack_batched(&client, "bench-getack", n * 4).await);
+    }
+    let (r11, r501, g11) = (median_opt(r11), median_opt(r501), median_opt(g11));
+    let (add1, bare, add50) = (median(add1), median(bare), median(add50));
+    let (addb, getack, getackb) = (median(addb), median(getack), median(getackb));
 
     let show = |r: Option<f64>| r.map_or("n/a".to_string(), |v| format!("{v:.0}/s"));
     let ratio = |a: f64, r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.2}", a / r));
-    println!("N = {n} (BENCH_N), client runtime: {runtime}");
+    println!("N = {n} (BENCH_N), client runtime: {runtime}, median of {reps} rounds (BENCH_REPS)");
     println!(
         "R(1,1)  = {} (redis-benchmark -c 1 -P 1: ADDJOB q <16 B> 0)",
         show(r11)
