@@ -382,3 +382,41 @@ async fn a_cancelled_blocking_get_takes_no_job_with_it() {
     assert_eq!(job.id(), &id);
     job.ack().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_consumer_without_timeout_waits_past_the_redis_crates_500_ms_default() {
+    let target = Target::start().await;
+    if target.is_external() {
+        common::skip(
+            "a_consumer_without_timeout_waits_past_the_redis_crates_500_ms_default",
+            "counts blocked clients, which other users of a shared Disque change",
+        );
+        return;
+    }
+    let client = client(&target).await;
+    let q = unique_queue("patient");
+    let consumer = {
+        let client = client.clone();
+        let q = q.clone();
+        tokio::spawn(async move { client.get(&[&q]).await })
+    };
+    let mut polls = 0;
+    while client
+        .info(Some("clients"))
+        .await
+        .unwrap()
+        .get_as::<u64>("blocked_clients")
+        != Some(1)
+    {
+        polls += 1;
+        assert!(polls < 500, "the consumer never blocked");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The behaviour under test is a duration: blocked longer than 500 ms.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(!consumer.is_finished(), "the blocking GETJOB was cut short");
+    let id = client.add(b"x", &q).await.unwrap();
+    let job = consumer.await.unwrap().unwrap().unwrap();
+    assert_eq!(job.id(), &id);
+    job.ack().await.unwrap();
+}
