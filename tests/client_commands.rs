@@ -114,6 +114,9 @@ async fn add_many_reports_each_refusal_in_place() {
         matches!(results[2], Err(disque::Error::QueueFull(_))),
         "{results:?}"
     );
+    let none: [&[u8]; 0] = [];
+    let results = client.add_many(&none, &q, JobOptions::new()).await.unwrap();
+    assert!(results.is_empty(), "no body, no command");
 }
 
 #[tokio::test]

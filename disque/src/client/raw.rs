@@ -71,6 +71,9 @@ impl Client {
         queue: &str,
         options: JobOptions,
     ) -> Result<Vec<Result<JobId, Error>>, Error> {
+        if bodies.is_empty() {
+            return Ok(Vec::new());
+        }
         let opts = options.merged_over(self.defaults());
         let mut pipe = redis::pipe();
         let mut extra = Duration::ZERO;
