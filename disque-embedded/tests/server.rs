@@ -233,7 +233,7 @@ async fn flushall_releases_blocked_clients() {
 }
 
 #[tokio::test]
-async fn requirepass_refuses_everything_but_auth_ping_and_quit() {
+async fn requirepass_refuses_everything_but_auth_and_quit() {
     let node = Node::start(Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         requirepass: Some("sesame".into()),
@@ -246,13 +246,17 @@ async fn requirepass_refuses_everything_but_auth_ping_and_quit() {
         c.cmd(&["QLEN", "q"]).await,
         R::Error("NOAUTH Authentication required.".into())
     );
-    assert_eq!(c.cmd(&["PING"]).await, R::Status("PONG".into()));
+    assert_eq!(
+        c.cmd(&["PING"]).await,
+        R::Error("NOAUTH Authentication required.".into())
+    );
     assert_eq!(
         c.cmd(&["AUTH", "wrong"]).await,
         R::Error("ERR invalid password".into())
     );
     assert_eq!(c.cmd(&["AUTH", "sesame"]).await, R::Status("OK".into()));
     assert_eq!(c.cmd(&["QLEN", "q"]).await, R::Int(0));
+    assert_eq!(c.cmd(&["PING"]).await, R::Status("PONG".into()));
     assert_eq!(c.cmd(&["QUIT"]).await, R::Status("OK".into()));
     assert!(c.closed().await);
 }

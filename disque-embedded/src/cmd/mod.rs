@@ -149,11 +149,9 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
             spec.name
         ))));
     }
-    if !session.authenticated
-        && shared.auth_required()
-        && spec.name != "auth"
-        && spec.name != "ping"
-    {
+    // Like Disque 1.0-rc1 (checked on the real server): only AUTH passes
+    // before authentication — PING too is refused; QUIT is handled above.
+    if !session.authenticated && shared.auth_required() && spec.name != "auth" {
         return Outcome::Reply(Reply::Error(Cow::Borrowed(
             "NOAUTH Authentication required.",
         )));
