@@ -100,15 +100,65 @@ fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
 }
 
 /// Glob match supporting `*` and `?`, case-insensitively.
+///
+/// Iterative, backtracking only to the last `*` seen: O(pattern × text) in the
+/// worst case, so a pattern of many stars cannot hold a worker thread.
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match (pattern.first(), text.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => {
-            glob(&pattern[1..], text) || (!text.is_empty() && glob(pattern, &text[1..]))
+    let (mut p, mut t) = (0, 0);
+    // Where to resume after the last `*`: (pattern index after it, text index it matched up to).
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p + 1, t));
+                p += 1;
+            }
+            Some(b'?') => {
+                p += 1;
+                t += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                // Let the last star swallow one more byte and retry from there.
+                Some((after_star, matched)) => {
+                    p = after_star;
+                    t = matched + 1;
+                    star = Some((after_star, matched + 1));
+                }
+                None => return false,
+            },
         }
-        (Some(b'?'), Some(_)) => glob(&pattern[1..], &text[1..]),
-        (Some(p), Some(t)) if p.eq_ignore_ascii_case(t) => glob(&pattern[1..], &text[1..]),
-        _ => false,
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_like_redis_for_star_and_question_mark() {
+        assert!(glob(b"*", b"maxclients"));
+        assert!(glob(b"max*", b"maxclients"));
+        assert!(glob(b"*clients", b"maxclients"));
+        assert!(glob(b"m?x*s", b"MAXCLIENTS"));
+        assert!(glob(b"*a*e*", b"appendonly"));
+        assert!(glob(b"port", b"port"));
+        assert!(glob(b"", b""));
+        assert!(!glob(b"", b"port"));
+        assert!(!glob(b"port?", b"port"));
+        assert!(!glob(b"*x", b"port"));
+        assert!(!glob(b"p*q", b"port"));
+    }
+
+    #[test]
+    fn many_stars_are_answered_at_once() {
+        let pattern = format!("{}zz", "*".repeat(1_000));
+        assert!(!glob(pattern.as_bytes(), "a".repeat(1_000).as_bytes()));
+        assert!(glob(pattern.as_bytes(), b"abczz"));
     }
 }
 
