@@ -122,6 +122,10 @@ pair() { # clients pipeline requests node-fill node-command redis-fill redis-com
         a=$(run_one "$NODE_PORT" "$c" "$p" "$n" "$node_fill" $node_cmd)
         # shellcheck disable=SC2086
         b=$(run_one "$REDIS_PORT" "$c" "$p" "$n" "$redis_fill" $redis_cmd)
+        # Jobs taken by GETJOB stay (active) until acknowledged: start every
+        # round empty, so that memory stays bounded and rounds compare.
+        redis-cli -h 127.0.0.1 -p "$NODE_PORT" DEBUG FLUSHALL >/dev/null
+        redis-cli -h 127.0.0.1 -p "$REDIS_PORT" FLUSHALL >/dev/null
         rounds+="$a $b $(ratio "$a" "$b")"$'\n'
     done
     printf '%s' "$rounds" | awk '{ print $1 }' | median
