@@ -308,7 +308,6 @@ impl Drop for ChildGuard {
 /// in its own process, so that a hang fails this test instead of freezing
 /// the test process.
 #[test]
-#[ignore = "CONFIG GET's glob backtracks exponentially on many '*': hangs the node until fixed"]
 fn a_pathological_config_pattern_does_not_hang_the_node() {
     use std::io::{BufRead, Read, Write};
     use std::process::{Command, Stdio};
