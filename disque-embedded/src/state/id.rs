@@ -4,8 +4,6 @@
 //! id + `-` + 24 characters of base64 (144 random bits) + `-` + 4 hex
 //! characters holding the TTL in minutes (odd unless RETRY is 0).
 
-use std::hash::{BuildHasherDefault, Hash, Hasher};
-
 use rand::{Rng, RngCore};
 
 /// Length of a job id in bytes.
@@ -17,9 +15,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The first 128 of the 144 random bits of a job id, as integers, so that
-/// ordering and hashing are a few integer operations: the key jobs are
-/// stored under. The last 16 bits (the "tail") are kept in the job and
-/// checked on lookup.
+/// comparing keys is a few integer operations: the key jobs are stored
+/// under, in key order. The last 16 bits (the "tail") are kept in the job and
+/// checked on lookup. The node never holds two jobs whose keys share their
+/// high 64 bits ([`JobKey::hi`]): those bits alone give a job's place in
+/// JSCAN's order, and are its cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct JobKey {
     hi: u64,
@@ -33,6 +33,23 @@ impl JobKey {
         hi: u64::MAX,
         lo: u64::MAX,
     };
+
+    /// The key made of these high and low 64 bits.
+    #[cfg(test)]
+    pub fn from_parts(hi: u64, lo: u64) -> JobKey {
+        JobKey { hi, lo }
+    }
+
+    /// The high 64 bits (random, and unique among the node's jobs).
+    pub fn hi(&self) -> u64 {
+        self.hi
+    }
+
+    /// The low 64 bits.
+    #[cfg(test)]
+    pub fn lo(&self) -> u64 {
+        self.lo
+    }
 
     /// Fresh random bits: the key and the tail.
     pub fn random(rng: &mut impl RngCore) -> (JobKey, u16) {
@@ -63,38 +80,6 @@ impl JobKey {
         b
     }
 }
-
-impl Hash for JobKey {
-    /// The key is 144 random bits chosen by the node, never by a client, so
-    /// 64 of them are already a uniform hash.
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.hi);
-    }
-}
-
-/// A hasher for [`JobKey`]: passes its random 64 bits through.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `JobKey`; fold anything else in.
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-/// `BuildHasher` of the job table.
-pub type BuildKeyHasher = BuildHasherDefault<KeyHasher>;
 
 /// A random node id: 40 lowercase hex characters.
 pub fn random_node_id(rng: &mut impl Rng) -> String {

@@ -6,6 +6,7 @@
 pub mod id;
 pub mod job;
 pub mod queue;
+pub mod table;
 #[cfg(test)]
 mod tests;
 
@@ -18,9 +19,10 @@ use rand::SeedableRng;
 use tokio::sync::oneshot;
 
 use crate::frame::Reply;
-use id::{format_job_id, parse_job_id, BuildKeyHasher, JobKey};
+use id::{format_job_id, parse_job_id, JobKey};
 use job::{Job, JobState, FLAG_DELIVERED, FLAG_QUEUED_ONCE};
-use queue::{Queue, PAUSED_IN, PAUSED_OUT};
+use queue::{Queue, Queues, PAUSED_IN, PAUSED_OUT};
+use table::JobTable;
 
 /// Queues idle, empty and unblocked for this long are evicted (seconds).
 pub const QUEUE_MAX_IDLE_SECS: u64 = 300;
@@ -71,8 +73,9 @@ struct Waiter {
 #[derive(Debug)]
 pub struct Db {
     node_id: String,
-    jobs: HashMap<JobKey, Box<Job>, BuildKeyHasher>,
-    queues: HashMap<Arc<[u8]>, Queue>,
+    /// Every job, in key order (JSCAN's order).
+    jobs: JobTable,
+    queues: Queues,
     timers: BTreeSet<(u64, JobKey)>,
     waiters: HashMap<u64, Waiter>,
     next_waiter: u64,
@@ -99,8 +102,8 @@ impl Db {
         let mut rng = StdRng::from_os_rng();
         Db {
             node_id: id::random_node_id(&mut rng),
-            jobs: HashMap::default(),
-            queues: HashMap::new(),
+            jobs: JobTable::new(),
+            queues: Queues::default(),
             timers: BTreeSet::new(),
             waiters: HashMap::new(),
             next_waiter: 1,
@@ -130,14 +133,14 @@ impl Db {
     }
 
     /// The 40-byte id of a job.
+    #[cfg(test)]
     pub fn job_id(&self, key: &JobKey) -> Option<[u8; id::JOB_ID_LEN]> {
-        let job = self.jobs.get(key)?;
-        Some(format_job_id(
-            self.node_id.as_bytes(),
-            key,
-            job.tail,
-            job.ttl_field,
-        ))
+        Some(self.id_of(key, self.jobs.get(key)?))
+    }
+
+    /// The 40-byte id of a job already at hand.
+    pub fn id_of(&self, key: &JobKey, job: &Job) -> [u8; id::JOB_ID_LEN] {
+        format_job_id(self.node_id.as_bytes(), key, job.tail, job.ttl_field)
     }
 
     /// The key of the job named by `id`, if this node knows it.
@@ -150,8 +153,9 @@ impl Db {
     }
 
     /// A job by key.
+    #[cfg(test)]
     pub fn job(&self, key: &JobKey) -> Option<&Job> {
-        self.jobs.get(key).map(|b| &**b)
+        self.jobs.get(key)
     }
 
     /// A queue by name.
@@ -159,14 +163,20 @@ impl Db {
         self.queues.get(name)
     }
 
-    /// Every queue, in the table's order (the order QSCAN walks them).
-    pub fn queues(&self) -> impl Iterator<Item = &Queue> {
-        self.queues.values()
+    /// QSCAN's walk from cursor `from`: the queues whose position (a keyed
+    /// 64-bit hash of the name) is `from` or more, in order of position,
+    /// each with its position. Positioning costs O(log queues).
+    pub fn queues_from(&self, from: u64) -> impl Iterator<Item = (u64, &Queue)> + '_ {
+        self.queues.walk_from(from)
     }
 
-    /// Every job key, in the table's order (the order JSCAN walks them).
-    pub fn job_keys(&self) -> impl Iterator<Item = &JobKey> {
-        self.jobs.keys()
+    /// JSCAN's walk from cursor `from`: the jobs whose key's high 64 bits
+    /// (their position, unique) are `from` or more, in key order, each with
+    /// its position; `None` at the position of each empty stretch of the
+    /// table passed, so that bounding the entries taken bounds the work.
+    /// Positioning costs O(1) expected.
+    pub fn jobs_from(&self, from: u64) -> impl Iterator<Item = (u64, Option<(&JobKey, &Job)>)> {
+        self.jobs.walk_from(from)
     }
 
     fn queue_or_create(&mut self, name: &[u8], now: u64) -> &mut Queue {
@@ -174,9 +184,7 @@ impl Db {
             Some((existing, _)) => existing.clone(),
             None => Arc::from(name),
         };
-        self.queues
-            .entry(name.clone())
-            .or_insert_with(|| Queue::new(name, now / 1000))
+        self.queues.get_or_create(name, now / 1000)
     }
 
     /// ADDJOB: registers a job and queues it (or schedules it after DELAY);
@@ -228,10 +236,12 @@ impl Db {
             state: JobState::Active,
             flags: 0,
         });
-        // 128 random bits never collide in practice; if they did, draw again.
+        // 64 random bits practically never collide; if they did, draw
+        // again: no two jobs share the high 64 bits of their keys (so no
+        // two share a key), which JSCAN's cursor relies on.
         let key = loop {
             let (key, tail) = JobKey::random(&mut self.rng);
-            if !self.jobs.contains_key(&key) {
+            if !self.jobs.contains_hi(key.hi()) {
                 job.tail = tail;
                 break key;
             }
@@ -253,7 +263,17 @@ impl Db {
         };
         let qname = serve.is_some_and(|s| s).then(|| job.queue.clone());
         let id = format_job_id(self.node_id.as_bytes(), &key, job.tail, job.ttl_field);
-        self.jobs.insert(key, job);
+        if let Err(job) = self.jobs.insert(key, job) {
+            // Unreachable (the key's high bits were checked free above);
+            // undo the queueing rather than keep a dangling key.
+            if job.state == JobState::Queued {
+                if let Some(q) = self.queues.get_mut(&job.queue) {
+                    q.jobs.remove(&job.ctime);
+                }
+            }
+            self.timers.remove(&(job.awake, key));
+            return Err(AddError::NoRepl);
+        }
         if let Some(qname) = qname {
             self.serve_blocked(&qname, now);
         }
@@ -367,9 +387,14 @@ impl Db {
 
     /// SHOW / JSCAN REPLY ALL: the job's full description.
     pub fn job_info(&self, key: &JobKey, now: u64) -> Reply {
-        let Some(job) = self.jobs.get(key) else {
-            return Reply::NilBulk;
-        };
+        match self.jobs.get(key) {
+            Some(job) => self.describe(key, job, now),
+            None => Reply::NilBulk,
+        }
+    }
+
+    /// SHOW / JSCAN REPLY ALL of a job already at hand.
+    pub fn describe(&self, key: &JobKey, job: &Job, now: u64) -> Reply {
         let id = format_job_id(self.node_id.as_bytes(), key, job.tail, job.ttl_field);
         let ttl = i64::try_from(job.etime)
             .unwrap_or(i64::MAX)
@@ -624,7 +649,7 @@ impl Db {
     /// Evicts queues that are empty, unblocked, not paused and idle.
     pub fn evict_idle_queues(&mut self, now: u64) {
         let now_s = now / 1000;
-        self.queues.retain(|_, q| {
+        self.queues.retain(|q| {
             !(q.jobs.is_empty()
                 && q.blocked.is_empty()
                 && q.paused == 0
@@ -679,7 +704,7 @@ fn schedule(timers: &mut BTreeSet<(u64, JobKey)>, key: JobKey, job: &mut Job) {
 /// Queues an active job (Disque's `enqueueJob`): `None` if it cannot be
 /// queued, else whether clients are blocked on its queue and can be served.
 fn queue_job(
-    queues: &mut HashMap<Arc<[u8]>, Queue>,
+    queues: &mut Queues,
     timers: &mut BTreeSet<(u64, JobKey)>,
     key: JobKey,
     job: &mut Job,
@@ -709,9 +734,7 @@ fn queue_job(
     schedule(timers, key, job);
     let q = match queues.get_mut(&job.queue) {
         Some(q) => q,
-        None => queues
-            .entry(job.queue.clone())
-            .or_insert_with(|| Queue::new(job.queue.clone(), now / 1000)),
+        None => queues.get_or_create(job.queue.clone(), now / 1000),
     };
     q.jobs.insert(job.ctime, key);
     q.atime = now / 1000;

@@ -1,7 +1,10 @@
 //! One named queue: its jobs ordered by creation time, its blocked clients,
-//! its counters and pause state.
+//! its counters and pause state; and the table of queues.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use super::id::JobKey;
@@ -60,5 +63,88 @@ impl Queue {
             PAUSED_OUT => "out",
             _ => "none",
         }
+    }
+}
+
+/// The table of queues: a hash map for lookups by name, and an ordered
+/// index of `(hash of the name, name)` for QSCAN, so that a walk can resume
+/// at any 64-bit position in O(log n). The hash is SipHash with a random
+/// key: clients choose queue names but cannot aim them at one position.
+#[derive(Debug, Default)]
+pub struct Queues {
+    map: HashMap<Arc<[u8]>, Queue>,
+    order: BTreeSet<(u64, Arc<[u8]>)>,
+    hasher: RandomState,
+}
+
+impl Queues {
+    /// Number of queues.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// A queue by name.
+    pub fn get(&self, name: &[u8]) -> Option<&Queue> {
+        self.map.get(name)
+    }
+
+    /// A queue by name, mutably.
+    pub fn get_mut(&mut self, name: &[u8]) -> Option<&mut Queue> {
+        self.map.get_mut(name)
+    }
+
+    /// The shared name and the queue.
+    pub fn get_key_value(&self, name: &[u8]) -> Option<(&Arc<[u8]>, &Queue)> {
+        self.map.get_key_value(name)
+    }
+
+    /// Whether the queue exists.
+    pub fn contains_key(&self, name: &[u8]) -> bool {
+        self.map.contains_key(name)
+    }
+
+    /// The queue called `name`, created at `now_s` if missing.
+    pub fn get_or_create(&mut self, name: Arc<[u8]>, now_s: u64) -> &mut Queue {
+        match self.map.entry(name) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let name = e.key().clone();
+                self.order
+                    .insert((self.hasher.hash_one(&name[..]), name.clone()));
+                e.insert(Queue::new(name, now_s))
+            }
+        }
+    }
+
+    /// Keeps only the queues for which `keep` is true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Queue) -> bool) {
+        let (order, hasher) = (&mut self.order, &self.hasher);
+        self.map.retain(|name, q| {
+            let kept = keep(q);
+            if !kept {
+                order.remove(&(hasher.hash_one(&name[..]), name.clone()));
+            }
+            kept
+        });
+    }
+
+    /// Forgets every queue.
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.order.clear();
+    }
+
+    /// Every queue, mutably, in no particular order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Queue> {
+        self.map.values_mut()
+    }
+
+    /// The queues whose position is `from` or more, by position (ties by
+    /// name), each with its position: QSCAN's walk from cursor `from`.
+    pub fn walk_from(&self, from: u64) -> impl Iterator<Item = (u64, &Queue)> + '_ {
+        let start = (from, Arc::<[u8]>::from(&[][..]));
+        self.order
+            .range((Bound::Included(start), Bound::Unbounded))
+            .filter_map(|(pos, name)| self.map.get(&name[..]).map(|q| (*pos, q)))
     }
 }
