@@ -135,33 +135,6 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn glob_matches_like_redis_for_star_and_question_mark() {
-        assert!(glob(b"*", b"maxclients"));
-        assert!(glob(b"max*", b"maxclients"));
-        assert!(glob(b"*clients", b"maxclients"));
-        assert!(glob(b"m?x*s", b"MAXCLIENTS"));
-        assert!(glob(b"*a*e*", b"appendonly"));
-        assert!(glob(b"port", b"port"));
-        assert!(glob(b"", b""));
-        assert!(!glob(b"", b"port"));
-        assert!(!glob(b"port?", b"port"));
-        assert!(!glob(b"*x", b"port"));
-        assert!(!glob(b"p*q", b"port"));
-    }
-
-    #[test]
-    fn many_stars_are_answered_at_once() {
-        let pattern = format!("{}zz", "*".repeat(1_000));
-        assert!(!glob(pattern.as_bytes(), "a".repeat(1_000).as_bytes()));
-        assert!(glob(pattern.as_bytes(), b"abczz"));
-    }
-}
-
 pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     let sub = &args[1];
     if sub.eq_ignore_ascii_case(b"get") && args.len() == 3 {
@@ -390,4 +363,31 @@ pub(super) fn info(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         }
     }
     reply(bulk_string(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_like_redis_for_star_and_question_mark() {
+        assert!(glob(b"*", b"maxclients"));
+        assert!(glob(b"max*", b"maxclients"));
+        assert!(glob(b"*clients", b"maxclients"));
+        assert!(glob(b"m?x*s", b"MAXCLIENTS"));
+        assert!(glob(b"*a*e*", b"appendonly"));
+        assert!(glob(b"port", b"port"));
+        assert!(glob(b"", b""));
+        assert!(!glob(b"", b"port"));
+        assert!(!glob(b"port?", b"port"));
+        assert!(!glob(b"*x", b"port"));
+        assert!(!glob(b"p*q", b"port"));
+    }
+
+    #[test]
+    fn many_stars_are_answered_at_once() {
+        let pattern = format!("{}zz", "*".repeat(1_000));
+        assert!(!glob(pattern.as_bytes(), "a".repeat(1_000).as_bytes()));
+        assert!(glob(pattern.as_bytes(), b"abczz"));
+    }
 }
