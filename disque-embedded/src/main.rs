@@ -20,9 +20,11 @@ struct Args {
     /// Most clients connected at once.
     #[arg(long, default_value_t = 10_000)]
     maxclients: usize,
-    /// Worker threads of the runtime (default: one per CPU).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// Worker threads of the runtime. Commands run one at a time under the
+    /// state's lock, so one thread (the default, like Redis and Disque) is
+    /// fastest on small machines; more can help with many busy connections.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
 }
 
 async fn terminated() {
@@ -50,9 +52,7 @@ async fn terminated() {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        builder.worker_threads(n.max(1));
-    }
+    builder.worker_threads(args.threads.max(1));
     match builder.enable_all().build() {
         Ok(runtime) => runtime.block_on(run(args)),
         Err(e) => {
