@@ -207,14 +207,8 @@ pub(super) fn qscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
                 Err(e) => return reply(e),
             }
             j += 1;
-        } else {
-            if cursor.is_some() {
-                return reply(syntax_error());
-            }
-            match parse_cursor(opt) {
-                Some(c) => cursor = Some(c),
-                None => return reply(err("ERR invalid cursor or option name")),
-            }
+        } else if let Err(e) = set_cursor(&mut cursor, opt) {
+            return reply(e);
         }
         j += 1;
     }
@@ -225,6 +219,21 @@ pub(super) fn qscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     };
     let (items, step) = qscan_step(ctx.db, cursor.unwrap_or(0), count, busyloop, filter);
     scan_reply(step.next, items)
+}
+
+/// An argument that is no option is the cursor, given at most once (as in
+/// Disque: a second one is a syntax error).
+fn set_cursor(cursor: &mut Option<u64>, arg: &[u8]) -> Result<(), Reply> {
+    if cursor.is_some() {
+        return Err(syntax_error());
+    }
+    match parse_cursor(arg) {
+        Some(c) => {
+            *cursor = Some(c);
+            Ok(())
+        }
+        None => Err(err("ERR invalid cursor or option name")),
+    }
 }
 
 pub(super) fn jscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
@@ -266,14 +275,8 @@ pub(super) fn jscan(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
                 return reply(err("ERR Invalid REPLY type, try ID or ALL"));
             }
             j += 1;
-        } else {
-            if cursor.is_some() {
-                return reply(syntax_error());
-            }
-            match parse_cursor(opt) {
-                Some(c) => cursor = Some(c),
-                None => return reply(err("ERR invalid cursor or option name")),
-            }
+        } else if let Err(e) = set_cursor(&mut cursor, opt) {
+            return reply(e);
         }
         j += 1;
     }
