@@ -667,16 +667,6 @@ impl Db {
         self.queues.clear();
         self.timers.clear();
     }
-
-    /// Unblocks every client with a null reply (shutdown).
-    pub fn release_waiters(&mut self) {
-        for (_, w) in self.waiters.drain() {
-            let _ = w.tx.send(Reply::NilArray);
-        }
-        for q in self.queues.values_mut() {
-            q.blocked.clear();
-        }
-    }
 }
 
 impl Default for Db {
