@@ -63,12 +63,12 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> std::process::ExitCode {
-    let config = disque_embedded::Config {
-        addr: SocketAddr::new(args.bind, args.port),
-        requirepass: args.requirepass.filter(|p| !p.is_empty()),
-        max_clients: args.maxclients,
-        ..disque_embedded::Config::default()
-    };
+    let mut config = disque_embedded::Config::default()
+        .addr(SocketAddr::new(args.bind, args.port))
+        .max_clients(args.maxclients);
+    if let Some(password) = args.requirepass {
+        config = config.requirepass(password);
+    }
     let node = match disque_embedded::Node::start(config).await {
         Ok(node) => node,
         Err(e) => {
