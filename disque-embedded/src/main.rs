@@ -49,8 +49,21 @@ async fn terminated() {
     }
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`; e.g.
+/// `RUST_LOG=disque_embedded=debug` shows connections opening and closing).
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    install_logging();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(args.threads.max(1));
     match builder.enable_all().build() {
