@@ -1,7 +1,7 @@
 //! `#[derive(Job)]` and `#[derive(JobSet)]` for the [`disque`] crate; use them
 //! through `disque::Job` and `disque::JobSet`.
 //!
-//! [`disque`]: https://docs.rs/disque
+//! [`disque`]: https://docs.rs/disque-client
 
 mod ast;
 mod attr;
