@@ -62,7 +62,8 @@ impl Delivery<Vec<u8>> {
     /// of the right type can still take it. The error is
     /// [`Error::Decode`], naming the job id and queue.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "decode-doc")]

@@ -17,7 +17,8 @@ use crate::{
 ///
 /// Derive it (see the `Job` derive macro for every key):
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::Job;
 /// use serde::{Deserialize, Serialize};
 ///
@@ -71,7 +72,8 @@ pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 's
 /// Encodes a job value into the bytes sent as the ADDJOB body: the payload
 /// header ([`crate::payload`]) followed by the codec's bytes.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::{job::encode_payload, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job)]
@@ -106,7 +108,8 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
 /// fingerprint that is neither `J`'s nor one `J` accepts, or that the codec
 /// cannot decode.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::{job::{decode_payload, encode_payload}, Error, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job, Debug, PartialEq)]
@@ -171,7 +174,8 @@ pub fn decode_payload<J: Job>(id: &str, queue: &str, body: &[u8]) -> Result<J, E
 /// Several job types consumed together, highest priority first: an enum whose
 /// variants each hold a `Delivery<J>` of one job type. Derive it:
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::{Delivery, Job, JobSet};
 /// use serde::{Deserialize, Serialize};
 ///

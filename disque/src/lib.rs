@@ -1,7 +1,8 @@
 //! A typed, async Rust client for [Disque](https://github.com/antirez/disque),
 //! the distributed job queue.
 //!
-//! ```
+#![cfg_attr(feature = "derive", doc = "```")]
+#![cfg_attr(not(feature = "derive"), doc = "```ignore")]
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Serialize, Deserialize, disque::Job)]

@@ -9,7 +9,8 @@ impl Client {
     /// Enqueues `job` on `J::QUEUE` with its type's options (over the
     /// client's defaults); returns its id.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "emails", retry = "30s")]
@@ -30,7 +31,8 @@ impl Client {
     /// Enqueues `job` with `options` over its type's options, over the
     /// client's defaults (a field set in the upper layer wins).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
@@ -57,7 +59,8 @@ impl Client {
     /// (active: Disque delivers it again after its retry time) and the error
     /// is [`Error::Decode`], naming its id and queue.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "resize")]
@@ -88,7 +91,8 @@ impl Client {
     /// Takes the next job of type `J`, or `None` if none comes within `timeout`.
     /// Decode failures as for [`consume`](Client::consume).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
@@ -124,7 +128,8 @@ impl Client {
     /// waiting as long as it takes. Decode failures as for
     /// [`consume`](Client::consume).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// use disque::{Delivery, Job, JobSet};
     ///
@@ -163,7 +168,8 @@ impl Client {
 
     /// [`consume_set`](Client::consume_set), or `None` if no job comes within `timeout`.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// use disque::{Delivery, Job, JobSet};
