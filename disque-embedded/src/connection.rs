@@ -56,6 +56,9 @@ struct Client {
     wbuf: BytesMut,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
+    /// The AOF offset of the last change this connection's commands made
+    /// and has not yet waited for (0: none).
+    logged: u64,
 }
 
 /// Per-connection counters, added to [`Stats`] every [`FLUSH_EVERY`]
@@ -96,27 +99,33 @@ pub async fn serve(
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
         wbuf: BytesMut::with_capacity(BUF_CAPACITY),
         pending: Pending::default(),
+        logged: 0,
     };
     loop {
         match c.run_batch() {
             BatchEnd::NeedInput => {}
             BatchEnd::Flush => {
-                if c.write_out().await.is_err() {
+                if !c.settle(&mut shutdown).await || c.write_out().await.is_err() {
                     return;
                 }
                 continue;
             }
             BatchEnd::Close => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 return;
             }
             BatchEnd::Shutdown => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 c.shared.trigger_shutdown();
                 return;
             }
             BatchEnd::Wait { id, rx, timeout_ms } => {
-                if c.write_out().await.is_err()
+                if !c.settle(&mut shutdown).await
+                    || c.write_out().await.is_err()
                     || !c.wait_for_job(&mut shutdown, id, rx, timeout_ms).await
                 {
                     c.shared.db().unblock(id);
@@ -126,7 +135,10 @@ pub async fn serve(
                 continue;
             }
         }
-        if c.write_out().await.is_err() || c.rbuf.len() >= c.limits.max_query_buffer {
+        if !c.settle(&mut shutdown).await
+            || c.write_out().await.is_err()
+            || c.rbuf.len() >= c.limits.max_query_buffer
+        {
             return;
         }
         // Read in large chunks even once parsed requests were split off.
@@ -172,7 +184,12 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
-            match cmd::execute(shared, db, &mut self.session, &args) {
+            let logged = db.log_end();
+            let outcome = cmd::execute(shared, db, &mut self.session, &args);
+            if db.log_end() != logged {
+                self.logged = db.log_end();
+            }
+            match outcome {
                 Outcome::Reply(reply) => reply.encode(&mut self.wbuf),
                 Outcome::Quit => {
                     Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
@@ -242,6 +259,21 @@ impl Client {
         Stats::add(&stats.commands_processed, p.commands);
         Stats::add(&stats.net_input_bytes, p.input);
         Stats::add(&stats.net_output_bytes, p.output);
+    }
+
+    /// Under `appendfsync always`, waits until the changes made by the
+    /// commands whose replies are buffered are on disk (group commit: the
+    /// writer fsyncs many connections' records at once). False if the node
+    /// stops first: the replies are then not sent.
+    async fn settle(&mut self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let offset = std::mem::take(&mut self.logged);
+        if offset == 0 {
+            return true;
+        }
+        tokio::select! {
+            _ = self.shared.aof.wait_acked(offset) => true,
+            _ = stopped(shutdown) => false,
+        }
     }
 
     async fn write_out(&mut self) -> std::io::Result<()> {

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+mod aof;
 mod cmd;
 mod connection;
 pub mod frame;
@@ -36,12 +37,15 @@ mod shared;
 mod state;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use shared::Shared;
+
+pub use aof::AppendFsync;
 
 /// How to start a node.
 ///
@@ -62,6 +66,23 @@ pub struct Config {
     pub max_query_buffer: usize,
     /// Largest bulk string in a request, in bytes (Redis: 512 MiB).
     pub max_bulk_len: usize,
+    /// `--appendonly`: log every change to the append-only file and load
+    /// it at start (default off, like Disque). See "Persistence" in the
+    /// crate docs.
+    pub appendonly: bool,
+    /// `--appendfsync`: when the file is flushed to disk.
+    pub appendfsync: AppendFsync,
+    /// `--dir`: the directory of the append-only file (default `.`).
+    pub dir: PathBuf,
+    /// `--appendfilename`: the file's name in `dir` (Disque's default
+    /// `disque.aof`).
+    pub appendfilename: String,
+    /// `auto-aof-rewrite-percentage`: rewrite the file once it grew by this
+    /// many percent since the last rewrite (or the start); 0 = never.
+    pub auto_aof_rewrite_percentage: u64,
+    /// `auto-aof-rewrite-min-size`: no automatic rewrite below this size,
+    /// in bytes (default 64 MiB).
+    pub auto_aof_rewrite_min_size: u64,
 }
 
 impl Default for Config {
@@ -72,6 +93,12 @@ impl Default for Config {
             max_clients: 10_000,
             max_query_buffer: 1024 * 1024 * 1024,
             max_bulk_len: 512 * 1024 * 1024,
+            appendonly: false,
+            appendfsync: AppendFsync::EverySec,
+            dir: PathBuf::from("."),
+            appendfilename: aof::DEFAULT_FILENAME.to_owned(),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
         }
     }
 }
@@ -123,8 +150,24 @@ impl Node {
             config.requirepass.clone(),
             config.max_clients,
         ));
+        shared
+            .aof
+            .update_settings(|s| *s = aof::settings_of(&config));
+        {
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || aof::start(&shared))
+                .await
+                .map_err(std::io::Error::other)??;
+        }
+        aof::spawn_maintenance(&shared);
+        // A record holds a body of at most 4 GiB.
+        let max_bulk_len = if config.appendonly {
+            config.max_bulk_len.min(3 << 30)
+        } else {
+            config.max_bulk_len
+        };
         let limits = frame::Limits {
-            max_bulk_len: config.max_bulk_len,
+            max_bulk_len,
             max_query_buffer: config.max_query_buffer,
             ..frame::Limits::default()
         };
@@ -210,11 +253,22 @@ impl Node {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.aof.close()).await;
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
         self.shared.trigger_shutdown();
+        // Dropped without `shutdown`: still flush the append-only file once
+        // the connections are done.
+        if let (Some(task), Ok(rt)) = (self.task.take(), tokio::runtime::Handle::try_current()) {
+            let shared = self.shared.clone();
+            rt.spawn(async move {
+                let _ = task.await;
+                let _ = tokio::task::spawn_blocking(move || shared.aof.close()).await;
+            });
+        }
     }
 }

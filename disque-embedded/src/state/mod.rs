@@ -5,6 +5,7 @@
 
 pub mod id;
 pub mod job;
+mod persist;
 pub mod queue;
 pub mod table;
 #[cfg(test)]
@@ -81,6 +82,10 @@ pub struct Db {
     next_waiter: u64,
     prev_ctime: u64,
     rng: StdRng,
+    /// Where changes are logged (`appendonly yes`).
+    log: Option<Arc<crate::aof::Aof>>,
+    /// The AOF offset of the last change logged.
+    log_end: u64,
 }
 
 /// `now_ms` plus `secs` seconds, saturating (TTL and friends may be huge).
@@ -109,6 +114,8 @@ impl Db {
             next_waiter: 1,
             prev_ctime: 0,
             rng,
+            log: None,
+            log_end: 0,
         }
     }
 
@@ -274,6 +281,7 @@ impl Db {
             self.timers.remove(&(job.awake, key));
             return Err(AddError::NoRepl);
         }
+        self.log_add(&key);
         if let Some(qname) = qname {
             self.serve_blocked(&qname, now);
         }
@@ -297,8 +305,9 @@ impl Db {
         match queue_job(&mut self.queues, &mut self.timers, *key, job, nack, now) {
             None => false,
             Some(serve) => {
-                if serve {
-                    let qname = job.queue.clone();
+                let qname = serve.then(|| job.queue.clone());
+                self.log_update(key);
+                if let Some(qname) = qname {
                     self.serve_blocked(&qname, now);
                 }
                 true
@@ -318,6 +327,7 @@ impl Db {
         if let Some(q) = self.queues.get_mut(&job.queue) {
             q.jobs.remove(&job.ctime);
         }
+        self.log_update(key);
         true
     }
 
@@ -334,6 +344,7 @@ impl Db {
         if job.awake != 0 {
             self.timers.remove(&(job.awake, *key));
         }
+        self.log_del(key);
         true
     }
 
@@ -357,6 +368,7 @@ impl Db {
         if job.retry != 0 && job.qtime != 0 {
             job.qtime = secs_after(now, u64::from(job.retry));
             self.reschedule(key);
+            self.log_update(key);
         }
         Ok(retry)
     }
@@ -374,6 +386,7 @@ impl Db {
             job.state = JobState::Active;
             job.flags |= FLAG_DELIVERED;
         }
+        self.log_update(&key);
         Some(key)
     }
 
@@ -567,6 +580,7 @@ impl Db {
                     q.jobs.insert(ctime, key);
                     q.jobs_out = q.jobs_out.saturating_sub(1);
                 }
+                self.log_update(&key);
             }
         }
     }
@@ -666,6 +680,7 @@ impl Db {
         self.jobs.clear();
         self.queues.clear();
         self.timers.clear();
+        self.log_flush();
     }
 
     /// Unblocks every client with a null reply (shutdown).

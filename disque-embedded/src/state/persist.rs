@@ -1,0 +1,161 @@
+//! The state's side of persistence: logging each change that matters to
+//! the AOF, rebuilding the state from the file's records, and writing a
+//! snapshot for a rewrite.
+
+use std::sync::Arc;
+
+use super::id::JobKey;
+use super::job::{Job, JobState};
+use super::{schedule, Db};
+use crate::aof::record::{self, AddedJob, Update};
+use crate::aof::Aof;
+
+impl Db {
+    /// Starts (`Some`) or stops logging changes.
+    pub fn set_log(&mut self, log: Option<Arc<Aof>>) {
+        self.log = log;
+    }
+
+    /// The logical AOF offset of the last record this state logged: a
+    /// connection that saw it change waits for it under `appendfsync
+    /// always`.
+    pub fn log_end(&self) -> u64 {
+        self.log_end
+    }
+
+    fn log_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        if let Some(log) = &self.log {
+            self.log_end = log.append(write);
+        }
+    }
+
+    /// Logs a new job (ADDJOB).
+    pub(super) fn log_add(&mut self, key: &JobKey) {
+        if let Some(log) = &self.log {
+            if let Some(job) = self.jobs.get(key) {
+                self.log_end = log.append(|out| record::add(out, key, job));
+            }
+        }
+    }
+
+    /// Logs a job's new state and counters.
+    pub(super) fn log_update(&mut self, key: &JobKey) {
+        if let Some(log) = &self.log {
+            if let Some(job) = self.jobs.get(key) {
+                self.log_end = log.append(|out| record::update(out, key, job));
+            }
+        }
+    }
+
+    /// Logs that a job is gone.
+    pub(super) fn log_del(&mut self, key: &JobKey) {
+        self.log_with(|out| record::del(out, key));
+    }
+
+    /// Logs that every job is gone.
+    pub(super) fn log_flush(&mut self) {
+        self.log_with(record::flushall);
+    }
+
+    /// Takes the node id a file was written by (job ids embed it).
+    pub fn restore_node_id(&mut self, node_id: String) {
+        self.node_id = node_id;
+    }
+
+    /// Loading: an ADD record (replaces a job of the same key).
+    pub fn restore_add(&mut self, a: &AddedJob<'_>, queue: Arc<[u8]>) {
+        let job = Box::new(Job {
+            queue,
+            body: a.body.into(),
+            ctime: a.ctime,
+            etime: a.etime,
+            qtime: a.qtime,
+            awake: 0,
+            retry: a.retry,
+            delay: a.delay,
+            nacks: a.nacks,
+            deliv: a.deliv,
+            repl: a.repl,
+            ttl_field: a.ttl_field,
+            tail: a.tail,
+            state: a.state,
+            flags: a.flags,
+        });
+        self.jobs.remove(&a.key);
+        // A key whose high bits another job holds (never drawn so: the
+        // node refuses such keys) is dropped rather than break the table.
+        let _ = self.jobs.insert(a.key, job);
+    }
+
+    /// Loading: an UPDATE record (ignored for a job not known, e.g. one
+    /// that expired before the file was loaded).
+    pub fn restore_update(&mut self, u: &Update) {
+        if let Some(job) = self.jobs.get_mut(&u.key) {
+            job.state = u.state;
+            job.flags = u.flags;
+            job.nacks = u.nacks;
+            job.deliv = u.deliv;
+            job.qtime = u.qtime;
+        }
+    }
+
+    /// Loading: a DEL record.
+    pub fn restore_del(&mut self, key: &JobKey) {
+        self.jobs.remove(key);
+    }
+
+    /// Loading: a FLUSHALL record.
+    pub fn restore_flush(&mut self) {
+        self.jobs.clear();
+    }
+
+    /// Loading done: drops the expired jobs, queues the queued ones (in
+    /// creation order), schedules every job's timer (an active job is
+    /// queued again once its RETRY passes, counting an additional
+    /// delivery, as after any lost delivery). Returns the jobs kept.
+    pub fn restore_finish(&mut self, now: u64) -> usize {
+        let now_s = now / 1000;
+        let keys: Vec<JobKey> = self
+            .jobs
+            .walk_from(0)
+            .filter_map(|(_, e)| e.map(|(k, _)| *k))
+            .collect();
+        for key in keys {
+            let Some(job) = self.jobs.get_mut(&key) else {
+                continue;
+            };
+            if job.etime <= now_s {
+                self.jobs.remove(&key);
+                continue;
+            }
+            if matches!(job.state, JobState::WaitRepl | JobState::Acked) {
+                job.state = JobState::Active;
+            }
+            self.prev_ctime = self.prev_ctime.max(job.ctime);
+            if job.state == JobState::Queued {
+                let q = match self.queues.get_mut(&job.queue) {
+                    Some(q) => q,
+                    None => self.queues.get_or_create(job.queue.clone(), now_s),
+                };
+                q.jobs.insert(job.ctime, key);
+            }
+            schedule(&mut self.timers, key, job);
+        }
+        self.jobs.len()
+    }
+
+    /// A rewrite's snapshot: ADD records for up to `max` entries of the job
+    /// table from position `from` (JSCAN's walk). Returns where to go on,
+    /// or `None` once the whole table was walked.
+    pub fn snapshot(&self, from: u64, max: usize, out: &mut Vec<u8>) -> Option<u64> {
+        for (taken, (pos, entry)) in self.jobs.walk_from(from).enumerate() {
+            if taken == max.max(2) {
+                return Some(pos);
+            }
+            if let Some((key, job)) = entry {
+                record::add(out, key, job);
+            }
+        }
+        None
+    }
+}
