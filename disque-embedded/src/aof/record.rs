@@ -318,7 +318,7 @@ mod tests {
     fn job() -> Job {
         Job {
             queue: Arc::from(&b"q1"[..]),
-            body: Box::from(&b"hello"[..]),
+            body: bytes::Bytes::from_static(b"hello"),
             ctime: 1_700_000_000_000_000_000,
             etime: 1_700_086_400,
             qtime: 1_700_000_300_000,

@@ -66,7 +66,7 @@ impl Db {
     pub fn restore_add(&mut self, a: &AddedJob<'_>, queue: Arc<[u8]>) {
         let job = Box::new(Job {
             queue,
-            body: a.body.into(),
+            body: bytes::Bytes::copy_from_slice(a.body),
             ctime: a.ctime,
             etime: a.etime,
             qtime: a.qtime,
