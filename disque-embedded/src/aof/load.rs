@@ -62,6 +62,7 @@ pub fn open(settings: &Settings, db: &mut Db, now: u64) -> std::io::Result<(File
     })?;
     db.restore_node_id(node_id);
     let mut queues: HashMap<Vec<u8>, Arc<[u8]>> = HashMap::new();
+    let mut last_queue: Option<Arc<[u8]>> = None;
     let mut payload = Vec::new();
     let mut pos = HEADER_LEN as u64;
     let mut records = 0u64;
@@ -95,14 +96,19 @@ pub fn open(settings: &Settings, db: &mut Db, now: u64) -> std::io::Result<(File
         };
         match rec {
             Record::Add(a) => {
-                let queue = match queues.get(a.queue) {
-                    Some(q) => q.clone(),
-                    None => {
-                        let q: Arc<[u8]> = Arc::from(a.queue);
-                        queues.insert(a.queue.to_vec(), q.clone());
-                        q
-                    }
+                // Consecutive jobs mostly share their queue.
+                let queue = match &last_queue {
+                    Some(q) if q[..] == *a.queue => q.clone(),
+                    _ => match queues.get(a.queue) {
+                        Some(q) => q.clone(),
+                        None => {
+                            let q: Arc<[u8]> = Arc::from(a.queue);
+                            queues.insert(a.queue.to_vec(), q.clone());
+                            q
+                        }
+                    },
                 };
+                last_queue = Some(queue.clone());
                 db.restore_add(&a, queue);
             }
             Record::Update(u) => db.restore_update(&u),

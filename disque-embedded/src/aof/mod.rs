@@ -145,6 +145,9 @@ impl Settings {
     }
 }
 
+/// Pending bytes that wake the writer at once when not under `always`.
+const LAZY_WRITE_MAX: usize = 1 << 20;
+
 /// `aof_state`: off.
 const STATE_OFF: u8 = 0;
 /// `aof_state`: on.
@@ -324,8 +327,14 @@ impl Aof {
         let added = (inner.pending.len() - before) as u64;
         inner.submitted += added;
         let end = inner.submitted;
+        let len = inner.pending.len();
         drop(inner);
-        if before == 0 && added > 0 {
+        // The writer is woken by the first record after it took the
+        // pending ones (under `always` it writes at once: a client waits;
+        // else it lets records gather for `writer::LAZY_WRITE` first), and
+        // again if much is pending.
+        let wake = (before == 0 && added > 0) || (before < LAZY_WRITE_MAX && len >= LAZY_WRITE_MAX);
+        if wake {
             self.wake.notify_one();
         }
         end

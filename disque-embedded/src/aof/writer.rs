@@ -16,6 +16,9 @@ use super::{dir_of, sync_dir, Aof, AppendFsync, Swap};
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// `everysec`'s period.
 const SECOND: Duration = Duration::from_secs(1);
+/// How often pending records are written when not under `always` (the
+/// appenders do not wake the writer for each record then).
+pub const LAZY_WRITE: Duration = Duration::from_millis(5);
 
 /// Runs until [`super::Inner::stop`]; `file` is `None` while the first
 /// rewrite of an AOF turned on at run time is still running.
@@ -30,17 +33,22 @@ pub fn run(aof: &Aof, mut file: Option<File>) {
         let (start, end, swap, stop, capture_from);
         {
             let mut inner = aof.lock_inner();
+            let mut lazy_waited = false;
             loop {
-                if !inner.pending.is_empty()
+                let always = aof.fsync_mode() == AppendFsync::Always;
+                if (!inner.pending.is_empty() && (always || lazy_waited))
                     || inner.swap.is_some()
                     || inner.stop
                     || inner.capture_abort
                 {
                     break;
                 }
-                let wait = if dirty && aof.fsync_mode() == AppendFsync::EverySec {
+                let wait = if !inner.pending.is_empty() {
+                    lazy_waited = true;
+                    LAZY_WRITE
+                } else if dirty && aof.fsync_mode() == AppendFsync::EverySec {
                     match (last_sync + SECOND).checked_duration_since(Instant::now()) {
-                        Some(d) if !d.is_zero() => d,
+                        Some(d) if !d.is_zero() => d.min(LAZY_WRITE),
                         _ => break,
                     }
                 } else {

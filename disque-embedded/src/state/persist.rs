@@ -81,10 +81,15 @@ impl Db {
             state: a.state,
             flags: a.flags,
         });
-        self.jobs.remove(&a.key);
-        // A key whose high bits another job holds (never drawn so: the
-        // node refuses such keys) is dropped rather than break the table.
-        let _ = self.jobs.insert(a.key, job);
+        if let Err(job) = self.jobs.insert(a.key, job) {
+            // The same job written twice (a rewrite's snapshot, then the
+            // records kept during it): the later one wins. A key whose high
+            // bits another job holds (never drawn so: the node refuses such
+            // keys) is dropped rather than break the table.
+            if self.jobs.remove(&a.key).is_some() {
+                let _ = self.jobs.insert(a.key, job);
+            }
+        }
     }
 
     /// Loading: an UPDATE record (ignored for a job not known, e.g. one
