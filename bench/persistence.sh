@@ -79,6 +79,14 @@ stop() { # pid
     wait "$1" 2>/dev/null || true
 }
 
+# SHUTDOWN (the node logs its records and fsyncs), then "records/fsyncs".
+shutdown_fsyncs() { # port pid dir
+    redis-cli -h 127.0.0.1 -p "$1" SHUTDOWN >/dev/null 2>&1 || true
+    wait "$2" 2>/dev/null || true
+    grep -o '[0-9]* records logged, [0-9]* fsyncs' "$3/log" | tail -1 |
+        awk '{ if ($5 > 0) printf "%d records / %d fsyncs = %.1f records per fsync", $1, $5, $1 / $5 }'
+}
+
 rps() { # port clients pipeline requests command...
     local port=$1 c=$2 p=$3 n=$4
     shift 4
@@ -119,22 +127,29 @@ printf '%-44s %12s\n' "  ratio everysec / none (median of rounds)" "$(printf '%s
 # --- 2. always: group commit against one fsync per record --------------------------
 PORT=$(free_port)
 new_dir
-start_node "$PORT" "$NEW_DIR" --appendonly yes --appendfsync always
+GC_DIR=$NEW_DIR
+start_node "$PORT" "$GC_DIR" --appendonly yes --appendfsync always
 GC_PID=$STARTED_PID
 gc50=$(rps "$PORT" 50 1 20000 ADDJOB q "$P16" 0)
+gc_fsyncs=$(shutdown_fsyncs "$PORT" "$GC_PID" "$GC_DIR")
+PORT=$(free_port)
+new_dir
+start_node "$PORT" "$NEW_DIR" --appendonly yes --appendfsync always
+C1_PID=$STARTED_PID
 gc1=$(rps "$PORT" 1 1 2000 ADDJOB q "$P16" 0)
-stop "$GC_PID"
+stop "$C1_PID"
 PORT2=$(free_port)
 new_dir
-DISQUE_EMBEDDED_AOF_NO_GROUP_COMMIT=1 start_node "$PORT2" "$NEW_DIR" --appendonly yes --appendfsync always
+ONE_DIR=$NEW_DIR
+DISQUE_EMBEDDED_AOF_NO_GROUP_COMMIT=1 start_node "$PORT2" "$ONE_DIR" --appendonly yes --appendfsync always
 ONE_PID=$STARTED_PID
 one50=$(rps "$PORT2" 50 1 2000 ADDJOB q "$P16" 0)
-stop "$ONE_PID"
+one_fsyncs=$(shutdown_fsyncs "$PORT2" "$ONE_PID" "$ONE_DIR")
 printf '%-44s %12s\n' "ADDJOB 16 B, --appendfsync always, -P 1" "req/s"
-printf '%-44s %12.0f\n' "  group commit, -c 50" "$gc50"
-printf '%-44s %12.0f\n' "  one fsync per record, -c 50" "$one50"
+printf '%-44s %12.0f   %s\n' "  group commit, -c 50" "$gc50" "$gc_fsyncs"
+printf '%-44s %12.0f   %s\n' "  one fsync per record, -c 50" "$one50" "$one_fsyncs"
 printf '%-44s %12s\n' "  ratio group commit / one fsync per record" "$(ratio "$gc50" "$one50")"
-printf '%-44s %12.0f\n' "  group commit, -c 1 (one fsync per reply)" "$gc1"
+printf '%-44s %12.0f\n' "  -c 1 (one fsync per reply)" "$gc1"
 
 # --- 3. restart with LOAD_JOBS queued jobs ---------------------------------------------
 PORT=$(free_port)

@@ -180,7 +180,7 @@ impl Config {
         self
     }
 
-    /// The append-only file's name in [`Config::dir`].
+    /// The append-only file's name in [`Config::dir()`].
     ///
     /// ```
     /// let config = disque_embedded::Config::default().appendfilename("jobs.aof");
