@@ -230,12 +230,22 @@ impl Client {
             }
         };
         tokio::pin!(timer);
+        // A node set leaving answers -LEAVING to the clients blocked on it.
+        let mut leaving = self.shared.cluster.watch_leaving();
         let job = loop {
             tokio::select! {
                 r = &mut rx => break r.ok().flatten(),
                 _ = &mut timer => {
                     if self.shared.db().unblock(id) {
                         break None;
+                    }
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
+                }
+                _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
+                    if self.shared.db().unblock(id) {
+                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        return true;
                     }
                     // Served meanwhile: the job is already in the channel.
                     break (&mut rx).await.ok().flatten();
