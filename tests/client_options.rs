@@ -6,14 +6,14 @@ mod common;
 use std::time::Duration;
 
 use common::{unique_queue, Target};
-use disque::{Client, Error, JobOptions};
+use disque::{Client, ConsumeOptions, Error, JobOptions};
 
 #[tokio::test]
 async fn a_chain_never_changes_the_clients_defaults() {
     let target = Target::start().await;
     let defaults = JobOptions::new().ttl(Duration::from_secs(600));
     let client = Client::builder()
-        .defaults(defaults.clone())
+        .job_defaults(defaults.clone())
         .connect(target.addr())
         .await
         .unwrap();
@@ -26,12 +26,12 @@ async fn a_chain_never_changes_the_clients_defaults() {
         .await
         .unwrap();
     assert_eq!(
-        client.defaults(),
+        client.job_defaults(),
         &defaults,
         "the chain leaked into the client"
     );
     let clone = client.clone();
-    assert_eq!(clone.defaults(), &defaults);
+    assert_eq!(clone.job_defaults(), &defaults);
 
     let plain = client.add(b"b", &q).await.unwrap();
     let chained = client.show(&chained).await.unwrap().unwrap();
@@ -52,7 +52,7 @@ async fn a_chain_never_changes_the_clients_defaults() {
 async fn per_call_options_win_over_defaults_for_that_call_only() {
     let target = Target::start().await;
     let client = Client::builder()
-        .defaults(JobOptions::new().retry(Duration::from_secs(40)))
+        .job_defaults(JobOptions::new().retry(Duration::from_secs(40)))
         .connect(target.addr())
         .await
         .unwrap();
@@ -78,7 +78,7 @@ async fn every_addjob_option_reaches_the_server() {
     let client = Client::connect(target.addr()).await.unwrap();
     let q = unique_queue("allopts");
     let id = client
-        .timeout(Duration::from_secs(1))
+        .replication_timeout(Duration::from_secs(1))
         .replicate(1)
         .delay(Duration::from_secs(30))
         .retry(Duration::from_secs(45))
@@ -95,7 +95,7 @@ async fn every_addjob_option_reaches_the_server() {
     assert!(info.ttl <= Duration::from_secs(120) && info.ttl > Duration::from_secs(110));
     assert_eq!(id.ttl_minutes(), 3);
     assert_eq!(client.len(&q).await.unwrap(), 0, "delayed, not queued");
-    client.del_job([&id]).await.unwrap();
+    client.delete([&id]).await.unwrap();
 }
 
 #[tokio::test]
@@ -119,7 +119,9 @@ async fn refused_options_are_caught_before_sending() {
             "{opts:?}: {got:?}"
         );
     }
-    let got = client.get_many_with(&[&q], 0, JobOptions::new()).await;
+    let got = client
+        .get_many_with(&[&q], ConsumeOptions::new().count(0))
+        .await;
     assert!(matches!(got, Err(Error::InvalidOptions(_))), "{got:?}");
     assert_eq!(client.len(&q).await.unwrap(), 0, "nothing was added");
 }

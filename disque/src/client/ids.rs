@@ -20,13 +20,16 @@ where
     cmd
 }
 
-/// Reads an integer reply.
+/// Reads the non-negative integer reply of command `name`.
 pub(crate) fn int_reply(name: &str, v: Value) -> Result<u64, Error> {
-    match v {
-        Value::Int(n) if n >= 0 => Ok(n as u64),
-        other => Err(Error::Protocol(format!(
-            "{name}: expected a non-negative integer, got {other:?}"
-        ))),
+    crate::reply::parse_count(v).map_err(|e| in_command(name, e))
+}
+
+/// `e` with the command's name in front of its text, if it is a protocol error.
+pub(crate) fn in_command(name: &str, e: Error) -> Error {
+    match e {
+        Error::Protocol(m) => Error::Protocol(format!("{name}: {m}")),
+        other => other,
     }
 }
 
@@ -66,7 +69,7 @@ mod tests {
         ));
         assert!(matches!(
             int_reply("QLEN", Value::Int(-1)),
-            Err(Error::Protocol(_))
+            Err(Error::Protocol(m)) if m.starts_with("QLEN: ")
         ));
     }
 }

@@ -1,36 +1,42 @@
 //! Filters of QSCAN ([`QueueScanOptions`]) and JSCAN ([`JobScanOptions`]).
 //!
-//! Both are value types with setters; `append_args` adds the options to a
-//! command that already holds `QSCAN <cursor>` or `JSCAN <cursor>`.
+//! Both are value types with public fields and setters of the same names;
+//! `append_args` adds the options to a command that already holds
+//! `QSCAN <cursor>` or `JSCAN <cursor>`.
 
-use crate::reply::JobState;
+use crate::JobState;
 
 /// Options of QSCAN: page size hint and filters on queue length and import rate.
 ///
+/// Fields are public to read; set them with the setters of the same names.
+///
 /// ```
-/// use disque::scan_options::QueueScanOptions;
+/// use disque::QueueScanOptions;
 ///
 /// let opts = QueueScanOptions::new().count(100).minlen(1);
-/// let mut cmd = redis::cmd("QSCAN");
-/// cmd.arg(0);
-/// opts.append_args(&mut cmd);
-/// assert_eq!(cmd.get_packed_command(),
-///     redis::cmd("QSCAN").arg(&["0", "COUNT", "100", "MINLEN", "1"]).get_packed_command());
+/// assert_eq!(opts.count, Some(100));
+/// assert_eq!(opts.minlen, Some(1));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct QueueScanOptions {
-    count: Option<u32>,
-    busyloop: bool,
-    minlen: Option<u64>,
-    maxlen: Option<u64>,
-    import_rate: Option<u64>,
+    /// `COUNT n`; see [`count`](QueueScanOptions::count).
+    pub count: Option<u32>,
+    /// `BUSYLOOP`; see [`busyloop`](QueueScanOptions::busyloop).
+    pub busyloop: bool,
+    /// `MINLEN n`; see [`minlen`](QueueScanOptions::minlen).
+    pub minlen: Option<u64>,
+    /// `MAXLEN n`; see [`maxlen`](QueueScanOptions::maxlen).
+    pub maxlen: Option<u64>,
+    /// `IMPORTRATE n`; see [`import_rate`](QueueScanOptions::import_rate).
+    pub import_rate: Option<u64>,
 }
 
 impl QueueScanOptions {
     /// No filter: every queue, Disque's default page size.
     ///
     /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new(), Default::default());
+    /// assert_eq!(disque::QueueScanOptions::new(), Default::default());
     /// ```
     pub const fn new() -> Self {
         Self {
@@ -46,8 +52,8 @@ impl QueueScanOptions {
     /// (Disque's default: 10).
     ///
     /// ```
-    /// let o = disque::scan_options::QueueScanOptions::new().count(50);
-    /// assert_eq!(o.get_count(), Some(50));
+    /// let o = disque::QueueScanOptions::new().count(50);
+    /// assert_eq!(o.count, Some(50));
     /// ```
     pub const fn count(mut self, n: u32) -> Self {
         self.count = Some(n);
@@ -57,7 +63,7 @@ impl QueueScanOptions {
     /// `BUSYLOOP`: scan everything in one call, blocking the server meanwhile.
     ///
     /// ```
-    /// assert!(disque::scan_options::QueueScanOptions::new().busyloop(true).get_busyloop());
+    /// assert!(disque::QueueScanOptions::new().busyloop(true).busyloop);
     /// ```
     pub const fn busyloop(mut self, on: bool) -> Self {
         self.busyloop = on;
@@ -67,7 +73,7 @@ impl QueueScanOptions {
     /// `MINLEN n`: only queues holding at least `n` jobs.
     ///
     /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new().minlen(1).get_minlen(), Some(1));
+    /// assert_eq!(disque::QueueScanOptions::new().minlen(1).minlen, Some(1));
     /// ```
     pub const fn minlen(mut self, n: u64) -> Self {
         self.minlen = Some(n);
@@ -77,7 +83,7 @@ impl QueueScanOptions {
     /// `MAXLEN n`: only queues holding at most `n` jobs.
     ///
     /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new().maxlen(9).get_maxlen(), Some(9));
+    /// assert_eq!(disque::QueueScanOptions::new().maxlen(9).maxlen, Some(9));
     /// ```
     pub const fn maxlen(mut self, n: u64) -> Self {
         self.maxlen = Some(n);
@@ -88,68 +94,17 @@ impl QueueScanOptions {
     /// other nodes.
     ///
     /// ```
-    /// let o = disque::scan_options::QueueScanOptions::new().import_rate(5);
-    /// assert_eq!(o.get_import_rate(), Some(5));
+    /// let o = disque::QueueScanOptions::new().import_rate(5);
+    /// assert_eq!(o.import_rate, Some(5));
     /// ```
     pub const fn import_rate(mut self, n: u64) -> Self {
         self.import_rate = Some(n);
         self
     }
 
-    /// The COUNT hint, if set.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new().get_count(), None);
-    /// ```
-    pub const fn get_count(&self) -> Option<u32> {
-        self.count
-    }
-
-    /// Whether BUSYLOOP is set.
-    ///
-    /// ```
-    /// assert!(!disque::scan_options::QueueScanOptions::new().get_busyloop());
-    /// ```
-    pub const fn get_busyloop(&self) -> bool {
-        self.busyloop
-    }
-
-    /// The MINLEN filter, if set.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new().get_minlen(), None);
-    /// ```
-    pub const fn get_minlen(&self) -> Option<u64> {
-        self.minlen
-    }
-
-    /// The MAXLEN filter, if set.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new().get_maxlen(), None);
-    /// ```
-    pub const fn get_maxlen(&self) -> Option<u64> {
-        self.maxlen
-    }
-
-    /// The IMPORTRATE filter, if set.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::QueueScanOptions::new().get_import_rate(), None);
-    /// ```
-    pub const fn get_import_rate(&self) -> Option<u64> {
-        self.import_rate
-    }
-
     /// Appends the options set (`COUNT`, `BUSYLOOP`, `MINLEN`, `MAXLEN`,
     /// `IMPORTRATE`) to `cmd`.
-    ///
-    /// ```
-    /// let mut cmd = redis::cmd("QSCAN");
-    /// disque::scan_options::QueueScanOptions::new().busyloop(true).append_args(&mut cmd);
-    /// assert_eq!(cmd.get_packed_command(), redis::cmd("QSCAN").arg("BUSYLOOP").get_packed_command());
-    /// ```
-    pub fn append_args(&self, cmd: &mut redis::Cmd) {
+    pub(crate) fn append_args(&self, cmd: &mut redis::Cmd) {
         if let Some(n) = self.count {
             cmd.arg("COUNT").arg(n);
         }
@@ -169,66 +124,48 @@ impl QueueScanOptions {
 }
 
 /// What JSCAN returns for each job: its id (`REPLY id`, the default) or
-/// everything SHOW would (`REPLY all`).
-///
-/// ```
-/// use disque::scan_options::JobScanReply;
-/// assert_eq!(JobScanReply::All.as_arg(), "all");
-/// assert_eq!(JobScanReply::default(), JobScanReply::Id);
-/// ```
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum JobScanReply {
-    /// Job ids: parse pages with [`parse_jscan_ids`](crate::reply::parse_jscan_ids).
-    #[default]
+/// everything SHOW would (`REPLY all`). Chosen by the scan method called
+/// (`scan_jobs` or `scan_jobs_info`), not by the options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobScanReply {
+    /// Job ids.
     Id,
-    /// SHOW-like entries: parse pages with [`parse_jscan_all`](crate::reply::parse_jscan_all).
+    /// SHOW-like entries.
     All,
 }
 
-impl JobScanReply {
-    /// The word Disque takes: `id` or `all`.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::JobScanReply::Id.as_arg(), "id");
-    /// ```
-    pub const fn as_arg(self) -> &'static str {
-        match self {
-            JobScanReply::Id => "id",
-            JobScanReply::All => "all",
-        }
-    }
-}
-
-/// Options of JSCAN: page size hint, filters on queue and state, and the
-/// reply kind.
+/// Options of JSCAN: page size hint and filters on queue and state.
+/// Whether ids or whole jobs come back is chosen by the method:
+/// [`Client::scan_jobs`](crate::Client::scan_jobs) or
+/// [`Client::scan_jobs_info`](crate::Client::scan_jobs_info).
+///
+/// Fields are public to read; set them with the setters of the same names.
 ///
 /// ```
-/// use disque::{reply::JobState, scan_options::{JobScanOptions, JobScanReply}};
+/// use disque::{JobScanOptions, JobState};
 ///
-/// let opts = JobScanOptions::new()
-///     .queue("emails")
-///     .state(JobState::Active)
-///     .reply(JobScanReply::All);
-/// let mut cmd = redis::cmd("JSCAN");
-/// cmd.arg(0);
-/// opts.append_args(&mut cmd);
-/// assert_eq!(cmd.get_packed_command(), redis::cmd("JSCAN")
-///     .arg(&["0", "QUEUE", "emails", "STATE", "active", "REPLY", "all"]).get_packed_command());
+/// let opts = JobScanOptions::new().queue("emails").state(JobState::Active);
+/// assert_eq!(opts.queue.as_deref(), Some("emails"));
+/// assert_eq!(opts.states, [JobState::Active]);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct JobScanOptions {
-    count: Option<u32>,
-    busyloop: bool,
-    queue: Option<String>,
-    states: Vec<JobState>,
-    reply: JobScanReply,
+    /// `COUNT n`; see [`count`](JobScanOptions::count).
+    pub count: Option<u32>,
+    /// `BUSYLOOP`; see [`busyloop`](JobScanOptions::busyloop).
+    pub busyloop: bool,
+    /// `QUEUE q`; see [`queue`](JobScanOptions::queue).
+    pub queue: Option<String>,
+    /// One `STATE s` each (empty: every state); see [`state`](JobScanOptions::state).
+    pub states: Vec<JobState>,
 }
 
 impl JobScanOptions {
-    /// No filter: every job, ids only, Disque's default page size.
+    /// No filter: every job, Disque's default page size.
     ///
     /// ```
-    /// assert_eq!(disque::scan_options::JobScanOptions::new(), Default::default());
+    /// assert_eq!(disque::JobScanOptions::new(), Default::default());
     /// ```
     pub const fn new() -> Self {
         Self {
@@ -236,7 +173,6 @@ impl JobScanOptions {
             busyloop: false,
             queue: None,
             states: Vec::new(),
-            reply: JobScanReply::Id,
         }
     }
 
@@ -244,7 +180,7 @@ impl JobScanOptions {
     /// (Disque's default: 10).
     ///
     /// ```
-    /// assert_eq!(disque::scan_options::JobScanOptions::new().count(100).get_count(), Some(100));
+    /// assert_eq!(disque::JobScanOptions::new().count(100).count, Some(100));
     /// ```
     pub fn count(mut self, n: u32) -> Self {
         self.count = Some(n);
@@ -254,7 +190,7 @@ impl JobScanOptions {
     /// `BUSYLOOP`: scan everything in one call, blocking the server meanwhile.
     ///
     /// ```
-    /// assert!(disque::scan_options::JobScanOptions::new().busyloop(true).get_busyloop());
+    /// assert!(disque::JobScanOptions::new().busyloop(true).busyloop);
     /// ```
     pub fn busyloop(mut self, on: bool) -> Self {
         self.busyloop = on;
@@ -264,8 +200,8 @@ impl JobScanOptions {
     /// `QUEUE q`: only jobs of queue `q`.
     ///
     /// ```
-    /// let o = disque::scan_options::JobScanOptions::new().queue("emails");
-    /// assert_eq!(o.get_queue(), Some("emails"));
+    /// let o = disque::JobScanOptions::new().queue("emails");
+    /// assert_eq!(o.queue.as_deref(), Some("emails"));
     /// ```
     pub fn queue(mut self, queue: impl Into<String>) -> Self {
         self.queue = Some(queue.into());
@@ -276,82 +212,18 @@ impl JobScanOptions {
     /// states.
     ///
     /// ```
-    /// use disque::{reply::JobState, scan_options::JobScanOptions};
+    /// use disque::{JobScanOptions, JobState};
     /// let o = JobScanOptions::new().state(JobState::Queued).state(JobState::Active);
-    /// assert_eq!(o.get_states(), [JobState::Queued, JobState::Active]);
+    /// assert_eq!(o.states, [JobState::Queued, JobState::Active]);
     /// ```
     pub fn state(mut self, state: JobState) -> Self {
         self.states.push(state);
         self
     }
 
-    /// `REPLY id|all`: ids only (the default) or SHOW-like entries.
-    ///
-    /// ```
-    /// use disque::scan_options::{JobScanOptions, JobScanReply};
-    /// let o = JobScanOptions::new().reply(JobScanReply::All);
-    /// assert_eq!(o.get_reply(), JobScanReply::All);
-    /// ```
-    pub fn reply(mut self, reply: JobScanReply) -> Self {
-        self.reply = reply;
-        self
-    }
-
-    /// The COUNT hint, if set.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::JobScanOptions::new().get_count(), None);
-    /// ```
-    pub fn get_count(&self) -> Option<u32> {
-        self.count
-    }
-
-    /// Whether BUSYLOOP is set.
-    ///
-    /// ```
-    /// assert!(!disque::scan_options::JobScanOptions::new().get_busyloop());
-    /// ```
-    pub fn get_busyloop(&self) -> bool {
-        self.busyloop
-    }
-
-    /// The queue filter, if set.
-    ///
-    /// ```
-    /// assert_eq!(disque::scan_options::JobScanOptions::new().get_queue(), None);
-    /// ```
-    pub fn get_queue(&self) -> Option<&str> {
-        self.queue.as_deref()
-    }
-
-    /// The states accepted (empty: all).
-    ///
-    /// ```
-    /// assert!(disque::scan_options::JobScanOptions::new().get_states().is_empty());
-    /// ```
-    pub fn get_states(&self) -> &[JobState] {
-        &self.states
-    }
-
-    /// The reply kind: which parser reads the pages.
-    ///
-    /// ```
-    /// use disque::scan_options::{JobScanOptions, JobScanReply};
-    /// assert_eq!(JobScanOptions::new().get_reply(), JobScanReply::Id);
-    /// ```
-    pub fn get_reply(&self) -> JobScanReply {
-        self.reply
-    }
-
-    /// Appends the options set (`COUNT`, `BUSYLOOP`, `QUEUE`, each `STATE`, and
-    /// `REPLY all` when asked for) to `cmd`.
-    ///
-    /// ```
-    /// let mut cmd = redis::cmd("JSCAN");
-    /// disque::scan_options::JobScanOptions::new().count(5).append_args(&mut cmd);
-    /// assert_eq!(cmd.get_packed_command(), redis::cmd("JSCAN").arg(&["COUNT", "5"]).get_packed_command());
-    /// ```
-    pub fn append_args(&self, cmd: &mut redis::Cmd) {
+    /// Appends the options set (`COUNT`, `BUSYLOOP`, `QUEUE`, each `STATE`)
+    /// and `REPLY all` when `reply` asks for it to `cmd`.
+    pub(crate) fn append_args(&self, cmd: &mut redis::Cmd, reply: JobScanReply) {
         if let Some(n) = self.count {
             cmd.arg("COUNT").arg(n);
         }
@@ -364,8 +236,8 @@ impl JobScanOptions {
         for s in &self.states {
             cmd.arg("STATE").arg(s.as_str());
         }
-        if self.reply == JobScanReply::All {
-            cmd.arg("REPLY").arg(JobScanReply::All.as_arg());
+        if reply == JobScanReply::All {
+            cmd.arg("REPLY").arg("all");
         }
     }
 }
@@ -383,9 +255,13 @@ mod tests {
     }
 
     fn jscan(o: &JobScanOptions) -> Vec<String> {
+        jscan_reply(o, JobScanReply::Id)
+    }
+
+    fn jscan_reply(o: &JobScanOptions, reply: JobScanReply) -> Vec<String> {
         let mut cmd = redis::cmd("JSCAN");
         cmd.arg(0);
-        o.append_args(&mut cmd);
+        o.append_args(&mut cmd, reply);
         test_args(&cmd)
     }
 
@@ -423,8 +299,8 @@ mod tests {
     #[test]
     fn jscan_without_options_sends_only_the_cursor() {
         assert_eq!(jscan(&JobScanOptions::new()), ["JSCAN", "0"]);
-        let ids = JobScanOptions::new().reply(JobScanReply::Id);
-        assert_eq!(jscan(&ids), ["JSCAN", "0"]);
+        let ids = jscan_reply(&JobScanOptions::new(), JobScanReply::Id);
+        assert_eq!(ids, ["JSCAN", "0"]);
     }
 
     #[test]
@@ -435,10 +311,9 @@ mod tests {
             .busyloop(true)
             .queue("jscan_state")
             .state(JobState::Queued)
-            .state(JobState::Active)
-            .reply(JobScanReply::All);
+            .state(JobState::Active);
         assert_eq!(
-            jscan(&o),
+            jscan_reply(&o, JobScanReply::All),
             [
                 "JSCAN",
                 "0",
