@@ -1,5 +1,6 @@
 //! Options three ways: client defaults, per call, chained per operation —
-//! and a chain never changes the client it came from.
+//! a chain never changes the client it came from, and job options (ADDJOB)
+//! never change how a consumer waits (GETJOB).
 
 mod common;
 
@@ -124,4 +125,73 @@ async fn refused_options_are_caught_before_sending() {
         .await;
     assert!(matches!(got, Err(Error::InvalidOptions(_))), "{got:?}");
     assert_eq!(client.len(&q).await.unwrap(), 0, "nothing was added");
+}
+
+#[tokio::test]
+async fn a_replication_timeout_never_shortens_a_consumers_wait() {
+    let target = Target::start().await;
+    let replication = Duration::from_millis(200);
+    let client = Client::builder()
+        .job_defaults(JobOptions::new().replication_timeout(replication))
+        .connect(target.addr())
+        .await
+        .unwrap();
+    let q = unique_queue("repl-wait");
+    let consumer = client.clone();
+    let consumer_q = q.clone();
+    let mut get = tokio::spawn(async move { consumer.get(&[&consumer_q]).await });
+    // When one timeout served both, this GETJOB carried TIMEOUT 200 and gave
+    // up with nothing after 200 ms. It must still be waiting well after that.
+    let early = tokio::time::timeout(replication * 3, &mut get).await;
+    assert!(
+        early.is_err(),
+        "get returned within 3x the replication timeout: {early:?}"
+    );
+    // … and it is served the next job added (with that replication timeout).
+    let id = client.add(b"x", &q).await.unwrap();
+    let job = tokio::time::timeout(Duration::from_secs(10), get)
+        .await
+        .expect("the waiting get is served the new job")
+        .unwrap()
+        .unwrap()
+        .expect("a job, not a timeout");
+    assert_eq!(job.id(), &id);
+    job.ack().await.unwrap();
+    assert_eq!(client.job_defaults().replication_timeout, Some(replication));
+    assert_eq!(client.consume_defaults(), &ConsumeOptions::new());
+}
+
+#[tokio::test]
+async fn consume_defaults_apply_to_every_get_and_one_call_overrides_them() {
+    let target = Target::start().await;
+    let wait = Duration::from_millis(100);
+    let client = Client::builder()
+        .consume_defaults(ConsumeOptions::new().timeout(wait))
+        .connect(target.addr())
+        .await
+        .unwrap();
+    let q = unique_queue("consume-defaults");
+    // The default timeout ends an empty wait with nothing (a guard of 10 s
+    // turns a wait that would never end into a failure).
+    let got = tokio::time::timeout(Duration::from_secs(10), client.get(&[&q]))
+        .await
+        .expect("the default consume timeout ended the wait")
+        .unwrap();
+    assert!(got.is_none());
+    // One call's options win over the defaults: NOHANG returns at once, and
+    // COUNT takes several jobs.
+    for body in ["a", "b", "c"] {
+        client.add(body, &q).await.unwrap();
+    }
+    let jobs = client
+        .get_many_with(&[&q], ConsumeOptions::new().count(3).nohang(true))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    client.ack(jobs.iter().map(|j| j.id())).await.unwrap();
+    assert!(client
+        .get_with(&[&q], ConsumeOptions::new().nohang(true))
+        .await
+        .unwrap()
+        .is_none());
 }

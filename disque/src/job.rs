@@ -105,6 +105,25 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
 /// found, a body without a payload header, written with another codec, with a
 /// fingerprint that is neither `J`'s nor one `J` accepts, or that the codec
 /// cannot decode.
+///
+/// ```
+/// use disque::{__private::{decode_payload, encode_payload}, Error, Job};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Job, Debug, PartialEq)]
+/// #[job(queue = "a")]
+/// struct A { n: u32 }
+///
+/// #[derive(serde::Serialize, serde::Deserialize, Job)]
+/// #[job(queue = "b")]
+/// struct B { m: u32 }
+///
+/// let body = encode_payload(&A { n: 1 }).unwrap();
+/// assert_eq!(decode_payload::<A>("D-1", "a", &body).unwrap(), A { n: 1 });
+/// match decode_payload::<B>("D-1", "a", &body) {
+///     Err(Error::Decode { reason, .. }) => assert!(reason.contains("fingerprint")),
+///     _ => unreachable!(),
+/// }
+/// ```
 pub fn decode_payload<J: Job>(id: &str, queue: &str, body: &[u8]) -> Result<J, Error> {
     let refuse = |reason: String| Error::Decode {
         id: id.to_owned(),
@@ -409,34 +428,5 @@ mod tests {
         assert!(same_str("abc", "abc"));
         assert!(!same_str("abc", "abd"));
         assert!(!same_str("ab", "abc"));
-    }
-
-    // Examples that build replies from `redis::Value`s (not public API).
-    #[test]
-    fn doc_example_1() -> Result<(), crate::Error> {
-        use crate::{
-            job::{decode_payload, encode_payload},
-            Error, Job,
-        };
-
-        #[derive(serde::Serialize, serde::Deserialize, Job, Debug, PartialEq)]
-        #[job(queue = "a")]
-        struct A {
-            n: u32,
-        }
-
-        #[derive(serde::Serialize, serde::Deserialize, Job)]
-        #[job(queue = "b")]
-        struct B {
-            m: u32,
-        }
-
-        let body = encode_payload(&A { n: 1 }).unwrap();
-        assert_eq!(decode_payload::<A>("D-1", "a", &body).unwrap(), A { n: 1 });
-        match decode_payload::<B>("D-1", "a", &body) {
-            Err(Error::Decode { reason, .. }) => assert!(reason.contains("fingerprint")),
-            _ => unreachable!(),
-        }
-        Ok(())
     }
 }

@@ -182,7 +182,7 @@ mod tests {
         assert_ne!(a, b);
     }
 
-    // Examples that build replies from `redis::Value`s (not public API).
+    // The examples of these crate-private items (formerly doc tests).
     #[test]
     fn doc_example_1() -> Result<(), crate::Error> {
         use crate::payload::Header;

@@ -8,11 +8,7 @@ use super::Client;
 use crate::{Error, JobId};
 
 /// Builds `name id1 id2 …` (ids already validated by [`JobId`]).
-pub(crate) fn multi_id_cmd<I>(name: &str, ids: I) -> redis::Cmd
-where
-    I: IntoIterator,
-    I::Item: Borrow<JobId>,
-{
+pub(crate) fn multi_id_cmd<T: Borrow<JobId>>(name: &str, ids: &[T]) -> redis::Cmd {
     let mut cmd = redis::cmd(name);
     for id in ids {
         cmd.arg(id.borrow().as_str());
@@ -40,7 +36,13 @@ impl Client {
         I: IntoIterator,
         I::Item: Borrow<JobId>,
     {
-        let cmd = multi_id_cmd(name, ids);
+        let ids: Vec<I::Item> = ids.into_iter().collect();
+        let span = tracing::Span::current();
+        span.record("jobs", ids.len());
+        if let [one] = ids.as_slice() {
+            span.record("job_id", tracing::field::display(one.borrow()));
+        }
+        let cmd = multi_id_cmd(name, &ids);
         let reply = self.conns().run(&cmd, std::time::Duration::ZERO).await?;
         int_reply(name, reply)
     }
@@ -54,7 +56,7 @@ mod tests {
     fn one_command_for_all_ids() {
         let a = JobId::parse("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1").unwrap();
         let b = JobId::parse("D-dcb833cf-9YL1NT17e9+wsA/09NqxscQI-05a1").unwrap();
-        let packed = multi_id_cmd("ACKJOB", [&a, &b]).get_packed_command();
+        let packed = multi_id_cmd("ACKJOB", &[&a, &b]).get_packed_command();
         let text = String::from_utf8(packed).unwrap();
         assert!(text.starts_with("*3\r\n$6\r\nACKJOB\r\n"), "{text}");
         assert!(text.contains(a.as_str()) && text.contains(b.as_str()));

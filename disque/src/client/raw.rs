@@ -4,6 +4,8 @@ use std::borrow::Borrow;
 use std::time::Duration;
 
 use redis::Value;
+use tracing::field::{display, Empty};
+use tracing::Span;
 
 use super::args;
 use super::ids::{in_command, int_reply};
@@ -40,16 +42,30 @@ impl Client {
     /// assert_eq!(info.queue.as_deref(), Some("raw-with"));
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "add", level = "debug", skip_all, fields(queue = %queue, job_id = Empty))]
     pub async fn add_with(
         &self,
         body: impl AsRef<[u8]>,
         queue: &str,
         options: JobOptions,
     ) -> Result<JobId, Error> {
+        self.addjob(queue, body.as_ref(), options).await
+    }
+
+    /// One ADDJOB with `options` over the client's job defaults; records the
+    /// new id as `job_id` on the current span.
+    pub(crate) async fn addjob(
+        &self,
+        queue: &str,
+        body: &[u8],
+        options: JobOptions,
+    ) -> Result<JobId, Error> {
         let opts = options.merged_over(self.job_defaults());
-        let (cmd, extra) = args::addjob(queue, body.as_ref(), &opts)?;
+        let (cmd, extra) = args::addjob(queue, body, &opts)?;
         let reply = self.conns().run(&cmd, extra).await?;
-        args::job_id_reply(reply)
+        let id = args::job_id_reply(reply)?;
+        Span::current().record("job_id", display(&id));
+        Ok(id)
     }
 
     /// Adds several jobs in one write (pipelined `ADDJOB`s) with the
@@ -75,6 +91,7 @@ impl Client {
     }
 
     /// [`add_many`](Client::add_many) with `options` over the client's job defaults.
+    #[tracing::instrument(name = "add_many", level = "debug", skip_all, fields(queue = %queue, jobs = bodies.len()))]
     pub(crate) async fn add_many_opts<B: AsRef<[u8]>>(
         &self,
         bodies: &[B],
@@ -139,13 +156,29 @@ impl Client {
     /// assert!(none.is_none());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "get", level = "debug", skip_all, fields(queues = ?queues, queue = Empty, job_id = Empty))]
     pub async fn get_with(
         &self,
         queues: &[&str],
         options: ConsumeOptions,
     ) -> Result<Option<Delivery>, Error> {
-        let mut jobs = self.getjob(queues, options.count(1)).await?;
-        Ok(jobs.pop())
+        self.get_one(queues, options).await
+    }
+
+    /// One GETJOB for one job; records its `queue` and `job_id` on the
+    /// current span.
+    pub(crate) async fn get_one(
+        &self,
+        queues: &[&str],
+        options: ConsumeOptions,
+    ) -> Result<Option<Delivery>, Error> {
+        let job = self.getjob(queues, options.count(1)).await?.pop();
+        if let Some(job) = &job {
+            let span = Span::current();
+            span.record("queue", job.queue());
+            span.record("job_id", display(job.id()));
+        }
+        Ok(job)
     }
 
     /// Up to `count` jobs in one `GETJOB COUNT` (round-robin over the queues,
@@ -183,12 +216,15 @@ impl Client {
     /// assert!(jobs.is_empty());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "get_many", level = "debug", skip_all, fields(queues = ?queues, jobs = Empty))]
     pub async fn get_many_with(
         &self,
         queues: &[&str],
         options: ConsumeOptions,
     ) -> Result<Vec<Delivery>, Error> {
-        self.getjob(queues, options).await
+        let jobs = self.getjob(queues, options).await?;
+        Span::current().record("jobs", jobs.len());
+        Ok(jobs)
     }
 
     /// One GETJOB (always WITHCOUNTERS). A blocking one first asks with
@@ -226,6 +262,7 @@ impl Client {
     /// assert_eq!(client.ack([&a, &b]).await?, 2);
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "ack", level = "debug", skip_all, fields(jobs = Empty, job_id = Empty))]
     pub async fn ack<I>(&self, ids: I) -> Result<u64, Error>
     where
         I: IntoIterator,
@@ -264,6 +301,7 @@ impl Client {
     /// assert_eq!(client.nack([job.id()]).await?, 1);
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "nack", level = "debug", skip_all, fields(jobs = Empty, job_id = Empty))]
     pub async fn nack<I>(&self, ids: I) -> Result<u64, Error>
     where
         I: IntoIterator,
@@ -344,7 +382,13 @@ impl Client {
     /// assert_eq!(client.working(&id).await?, Duration::from_secs(30));
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "working", level = "debug", skip_all, fields(job_id = %id))]
     pub async fn working(&self, id: &JobId) -> Result<Duration, Error> {
+        self.working_id(id).await
+    }
+
+    /// `WORKING id`, without a span of its own.
+    pub(crate) async fn working_id(&self, id: &JobId) -> Result<Duration, Error> {
         let mut cmd = redis::cmd("WORKING");
         cmd.arg(id.as_str());
         let reply = self.conns().run(&cmd, Duration::ZERO).await?;

@@ -1,5 +1,9 @@
 //! The typed API: jobs as Rust values of a [`Job`] type.
 
+use std::any::type_name;
+
+use tracing::field::Empty;
+
 use super::Client;
 use crate::{job, ConsumeOptions, Delivery, Error, Job, JobId, JobOptions, JobSet};
 
@@ -43,10 +47,16 @@ impl Client {
     /// assert_eq!(client.len("reports").await?, 0); // delayed
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(
+        name = "enqueue",
+        level = "debug",
+        skip_all,
+        fields(queue = J::QUEUE, job_type = type_name::<J>(), job_id = Empty)
+    )]
     pub async fn enqueue_with<J: Job>(&self, job: &J, options: JobOptions) -> Result<JobId, Error> {
         let body = job::encode_payload(job)?;
         let opts = options.merged_over(&J::options());
-        self.add_with(body, J::QUEUE, opts).await
+        self.addjob(J::QUEUE, &body, opts).await
     }
 
     /// Takes the next job of type `J`, waiting as long as it takes (a
@@ -105,11 +115,17 @@ impl Client {
     /// assert!(got.is_none());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(
+        name = "consume",
+        level = "debug",
+        skip_all,
+        fields(queue = J::QUEUE, job_type = type_name::<J>(), job_id = Empty)
+    )]
     pub async fn consume_with<J: Job>(
         &self,
         options: ConsumeOptions,
     ) -> Result<Option<Delivery<J>>, Error> {
-        match self.get_with(&[J::QUEUE], options).await? {
+        match self.get_one(&[J::QUEUE], options).await? {
             Some(raw) => raw.decode::<J>().map(Some),
             None => Ok(None),
         }
@@ -146,13 +162,12 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn consume_set<S: JobSet>(&self) -> Result<S, Error> {
-        let queues = S::queues();
         loop {
-            if let Some(raw) = self
-                .get_with(&queues, ConsumeOptions::new().nohang(false))
+            if let Some(set) = self
+                .consume_set_with::<S>(ConsumeOptions::new().nohang(false))
                 .await?
             {
-                return S::from_delivery(raw);
+                return Ok(set);
             }
         }
     }
@@ -181,12 +196,18 @@ impl Client {
     /// assert!(got.is_none());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(
+        name = "consume",
+        level = "debug",
+        skip_all,
+        fields(queue = Empty, job_type = type_name::<S>(), job_id = Empty)
+    )]
     pub async fn consume_set_with<S: JobSet>(
         &self,
         options: ConsumeOptions,
     ) -> Result<Option<S>, Error> {
         let queues = S::queues();
-        match self.get_with(&queues, options).await? {
+        match self.get_one(&queues, options).await? {
             Some(raw) => S::from_delivery(raw).map(Some),
             None => Ok(None),
         }
