@@ -42,7 +42,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use config::Config;
+pub use config::{parse_memory, Config};
 use shared::Shared;
 
 /// A running node; dropping it stops it.
@@ -86,6 +86,7 @@ impl Node {
             config.requirepass.clone(),
             config.max_clients,
         ));
+        shared.db().set_maxmemory(config.maxmemory);
         let limits = frame::Limits {
             max_bulk_len: config.max_bulk_len,
             max_query_buffer: config.max_query_buffer,

@@ -160,6 +160,14 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
             "NOAUTH Authentication required.",
         )));
     }
+    // Disque's processCommand: over 95 % of maxmemory, commands that may
+    // add memory ('m': ADDJOB, ENQUEUE, NACK) are refused unless enough
+    // can be freed first.
+    if spec.flags.contains('m') && !db.free_memory_if_needed(shared.clock.now_ms()) {
+        return Outcome::Reply(Reply::Error(Cow::Borrowed(
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        )));
+    }
     let mut ctx = Ctx {
         shared,
         db,
