@@ -28,10 +28,12 @@
 //! # }
 //! ```
 
+mod clients;
 mod cmd;
 mod config;
 mod connection;
 pub mod frame;
+mod monitor;
 mod server;
 mod shared;
 mod state;

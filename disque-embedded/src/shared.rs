@@ -7,6 +7,8 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::clients::Clients;
+use crate::monitor::Monitor;
 use crate::state::Db;
 
 /// Wall-clock milliseconds that advance with tokio's clock, so that tests
@@ -85,6 +87,12 @@ pub struct Shared {
     pub started: Instant,
     /// Per-client query buffer cap, for INFO/CONFIG.
     pub max_clients: usize,
+    /// The connected clients (CLIENT LIST/KILL).
+    pub clients: Clients,
+    /// The slow log and latency monitor (SLOWLOG, LATENCY).
+    pub monitor: Monitor,
+    /// CLIENT PAUSE: clients wait until this clock time, in ms.
+    pub paused_until_ms: AtomicU64,
 }
 
 impl Shared {
@@ -101,6 +109,9 @@ impl Shared {
             shutdown,
             started: Instant::now(),
             max_clients,
+            clients: Clients::default(),
+            monitor: Monitor::default(),
+            paused_until_ms: AtomicU64::new(0),
         }
     }
 

@@ -95,6 +95,30 @@ fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ("requirepass", ctx.shared.password().unwrap_or_default()),
         ("maxclients", ctx.shared.max_clients.to_string()),
         ("maxmemory", ctx.db.maxmemory().to_string()),
+        (
+            "slowlog-log-slower-than",
+            ctx.shared
+                .monitor
+                .slower_than_us
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
+        (
+            "slowlog-max-len",
+            ctx.shared
+                .monitor
+                .slowlog_max_len
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
+        (
+            "latency-monitor-threshold",
+            ctx.shared
+                .monitor
+                .latency_threshold_ms
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
         ("appendonly", "no".to_owned()),
         ("save", String::new()),
     ]
@@ -136,6 +160,32 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
+/// CONFIG SET of the slow log's and latency monitor's parameters; `None`
+/// for another parameter.
+fn set_monitor_param(ctx: &Ctx<'_>, name: &[u8], value: &[u8]) -> Option<Outcome> {
+    let m = &ctx.shared.monitor;
+    let n = super::parse::parse_ll(value);
+    let done = if name.eq_ignore_ascii_case(b"slowlog-log-slower-than") {
+        n.map(|n| m.slower_than_us.store(n, Ordering::Relaxed))
+    } else if name.eq_ignore_ascii_case(b"slowlog-max-len") {
+        n.filter(|n| *n >= 0)
+            .map(|n| m.slowlog_max_len.store(n as u64, Ordering::Relaxed))
+    } else if name.eq_ignore_ascii_case(b"latency-monitor-threshold") {
+        n.filter(|n| *n >= 0)
+            .map(|n| m.latency_threshold_ms.store(n as u64, Ordering::Relaxed))
+    } else {
+        return None;
+    };
+    Some(match done {
+        Some(()) => reply(ok()),
+        None => reply(Reply::Error(Cow::Owned(format!(
+            "ERR Invalid argument '{}' for CONFIG SET '{}'",
+            String::from_utf8_lossy(value),
+            String::from_utf8_lossy(name)
+        )))),
+    })
+}
+
 pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     let sub = &args[1];
     if sub.eq_ignore_ascii_case(b"get") && args.len() == 3 {
@@ -153,6 +203,8 @@ pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             let pass = String::from_utf8_lossy(&args[3]).into_owned();
             ctx.shared.set_password((!pass.is_empty()).then_some(pass));
             reply(ok())
+        } else if let Some(outcome) = set_monitor_param(ctx, &args[2], &args[3]) {
+            outcome
         } else if args[2].eq_ignore_ascii_case(b"maxmemory") {
             match std::str::from_utf8(&args[3])
                 .ok()
