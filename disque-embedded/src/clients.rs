@@ -88,11 +88,18 @@ impl ClientEntry {
     }
 }
 
+/// Bytes a connection is accounted for in `used_memory`: its two 16 KiB
+/// buffers and its records (like Disque, which counts client buffers).
+pub const CLIENT_COST: usize = 2 * 16 * 1024 + 1024;
+
 /// Every connected client by id.
 #[derive(Debug, Default)]
 pub struct Clients {
     next_id: AtomicU64,
     map: Mutex<BTreeMap<u64, Arc<ClientEntry>>>,
+    /// Bytes accounted for the connections (shared with the state, which
+    /// compares the total with `maxmemory`).
+    bytes: Arc<AtomicUsize>,
 }
 
 /// Removes a client from the table when its connection ends.
@@ -106,10 +113,19 @@ pub struct Registration<'a> {
 impl Drop for Registration<'_> {
     fn drop(&mut self) {
         self.clients.map().remove(&self.entry.id);
+        self.clients.bytes.fetch_sub(CLIENT_COST, Ordering::Relaxed);
     }
 }
 
 impl Clients {
+    /// An empty table that adds what its connections cost to `bytes`.
+    pub fn new(bytes: Arc<AtomicUsize>) -> Clients {
+        Clients {
+            bytes,
+            ..Clients::default()
+        }
+    }
+
     fn map(&self) -> MutexGuard<'_, BTreeMap<u64, Arc<ClientEntry>>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -132,6 +148,7 @@ impl Clients {
             kill: Notify::new(),
         });
         self.map().insert(id, entry.clone());
+        self.bytes.fetch_add(CLIENT_COST, Ordering::Relaxed);
         Registration {
             clients: self,
             entry,

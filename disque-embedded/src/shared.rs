@@ -99,8 +99,10 @@ impl Shared {
     /// Shared state for a node on `port`.
     pub fn new(port: u16, requirepass: Option<String>, max_clients: usize) -> Shared {
         let (shutdown, _) = watch::channel(false);
+        let db = Db::new();
+        let clients = Clients::new(db.client_bytes());
         Shared {
-            db: Mutex::new(Db::new()),
+            db: Mutex::new(db),
             clock: Clock::new(),
             port,
             auth_required: AtomicBool::new(requirepass.is_some()),
@@ -109,7 +111,7 @@ impl Shared {
             shutdown,
             started: Instant::now(),
             max_clients,
-            clients: Clients::default(),
+            clients,
             monitor: Monitor::default(),
             paused_until_ms: AtomicU64::new(0),
         }

@@ -41,9 +41,9 @@ async fn addjob_is_refused_at_75_percent_and_accepted_again_once_jobs_are_acked(
     let mut c = Conn::open(node.addr()).await;
     let (ids, refusal) = fill(&mut c, "mem-q", &[]).await;
     assert_eq!(refusal, R::Error(OUT_OF_MEMORY.into()));
-    // 75 % of 200 KiB in 1 KiB jobs (plus their records): well over 100,
-    // and under 150.
-    assert!((100..150).contains(&ids.len()), "{} accepted", ids.len());
+    // 75 % of 200 KiB, less this connection's buffers (33 KiB), in 1 KiB
+    // jobs plus their records: between 80 and 150.
+    assert!((80..150).contains(&ids.len()), "{} accepted", ids.len());
     let used: u64 = info_field(&c.cmd(&["INFO", "memory"]).await, "used_memory")
         .parse()
         .unwrap();
@@ -134,11 +134,11 @@ async fn delivered_at_most_once_jobs_are_evicted_over_95_percent() {
     let jobs: u64 = info_field(&c.cmd(&["INFO", "jobs"]).await, "registered_jobs")
         .parse()
         .unwrap();
-    assert!(jobs <= 4, "{jobs} jobs left");
+    assert!(jobs <= 6, "{jobs} jobs left");
     let used: u64 = info_field(&c.cmd(&["INFO", "memory"]).await, "used_memory")
         .parse()
         .unwrap();
-    assert!(used <= 4096 / 100 * 95, "used_memory {used}");
+    assert!(used <= 40 * 1024 / 100 * 95, "used_memory {used}");
     assert_eq!(c.cmd(&["QLEN", "amo-kept"]).await, R::Int(1));
     node.shutdown().await;
 }

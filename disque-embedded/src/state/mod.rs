@@ -11,6 +11,7 @@ pub mod table;
 mod tests;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -165,6 +166,8 @@ pub struct Db {
     job_bytes: usize,
     /// Highest [`Db::used_memory`] seen.
     peak_memory: usize,
+    /// Bytes accounted for the client connections (kept by the client table).
+    client_bytes: Arc<AtomicUsize>,
 }
 
 /// `now_ms` plus `secs` seconds, saturating (TTL and friends may be huge).
@@ -188,6 +191,7 @@ impl Db {
             maxmemory: DEFAULT_MAXMEMORY,
             job_bytes: 0,
             peak_memory: 0,
+            client_bytes: Arc::default(),
         }
     }
 
@@ -201,10 +205,17 @@ impl Db {
         self.maxmemory = bytes;
     }
 
-    /// The memory the node accounts for its jobs and queues, in bytes
-    /// (what `maxmemory` is compared with; INFO's `used_memory`).
+    /// The memory the node accounts for its jobs, queues and client
+    /// connections, in bytes (what `maxmemory` is compared with; INFO's
+    /// `used_memory`).
     pub fn used_memory(&self) -> usize {
-        self.job_bytes + self.queues.bytes()
+        self.job_bytes + self.queues.bytes() + self.client_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The counter of the bytes accounted for client connections, for the
+    /// client table to keep.
+    pub fn client_bytes(&self) -> Arc<AtomicUsize> {
+        self.client_bytes.clone()
     }
 
     /// The highest [`Db::used_memory`] seen.
