@@ -57,6 +57,11 @@ fn password(args: &Args) -> Result<Option<String>, String> {
     Ok(args.requirepass.clone().filter(|p| !p.is_empty()))
 }
 
+/// Whether to warn: listening beyond loopback with no password.
+fn exposed_without_password(bind: IpAddr, has_password: bool) -> bool {
+    !has_password && !bind.is_loopback()
+}
+
 async fn terminated() {
     #[cfg(unix)]
     {
@@ -113,7 +118,7 @@ async fn run(args: Args) -> std::process::ExitCode {
     match password(&args) {
         Ok(Some(password)) => config = config.requirepass(password),
         Ok(None) => {
-            if !args.bind.is_loopback() {
+            if exposed_without_password(args.bind, false) {
                 tracing::warn!(
                     bind = %args.bind,
                     "listening beyond loopback without a password: anyone who can reach this port can read and delete jobs; set DISQUE_REQUIREPASS or --requirepass-file"
@@ -142,4 +147,42 @@ async fn run(args: Args) -> std::process::ExitCode {
     }
     node.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_loopback_bind_without_password_warns() {
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        let lan: IpAddr = "192.168.1.10".parse().unwrap();
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let local6: IpAddr = "::1".parse().unwrap();
+        assert!(exposed_without_password(any, false));
+        assert!(exposed_without_password(lan, false));
+        assert!(!exposed_without_password(any, true));
+        assert!(!exposed_without_password(local, false));
+        assert!(!exposed_without_password(local6, false));
+    }
+
+    #[test]
+    fn the_password_file_gives_its_first_line() {
+        let dir = std::env::temp_dir().join(format!("disque-pass-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("pass");
+        std::fs::write(&file, "s3cret\r\nignored\n").unwrap();
+        let args = Args::parse_from([
+            "disque-embedded",
+            "--requirepass-file",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(password(&args).unwrap().as_deref(), Some("s3cret"));
+        std::fs::write(&file, "\n").unwrap();
+        assert!(password(&args).unwrap_err().contains("holds no password"));
+        let missing =
+            Args::parse_from(["disque-embedded", "--requirepass-file", "/nonexistent/pass"]);
+        assert!(password(&missing).unwrap_err().contains("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
