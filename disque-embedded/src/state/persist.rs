@@ -125,6 +125,7 @@ impl Db {
             .walk_from(0)
             .filter_map(|(_, e)| e.map(|(k, _)| *k))
             .collect();
+        self.job_bytes = 0;
         for key in keys {
             let Some(job) = self.jobs.get_mut(&key) else {
                 continue;
@@ -137,6 +138,7 @@ impl Db {
                 job.state = JobState::Active;
             }
             self.prev_ctime = self.prev_ctime.max(job.ctime);
+            self.job_bytes += super::job_cost(job);
             if job.state == JobState::Queued {
                 let q = match self.queues.get_mut(&job.queue) {
                     Some(q) => q,
@@ -146,6 +148,7 @@ impl Db {
             }
             schedule(&mut self.timers, key, job);
         }
+        self.peak_memory = self.peak_memory.max(self.used_memory());
         self.jobs.len()
     }
 
