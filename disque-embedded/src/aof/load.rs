@@ -15,7 +15,10 @@ use std::sync::Arc;
 
 use super::record::{self, HeaderError, Record, FRAME_LEN, HEADER_LEN, MAX_PAYLOAD};
 use super::{dir_of, sync_dir, Settings};
+use crate::state::id::JobKey;
+use crate::state::job::Job;
 use crate::state::Db;
+use bytes::Bytes;
 
 fn invalid(path: &Path, msg: String) -> std::io::Error {
     std::io::Error::new(ErrorKind::InvalidData, format!("{}: {msg}", path.display()))
@@ -63,6 +66,9 @@ pub fn open(settings: &Settings, db: &mut Db, now: u64) -> std::io::Result<(File
     db.restore_node_id(node_id);
     let mut queues: HashMap<Vec<u8>, Arc<[u8]>> = HashMap::new();
     let mut last_queue: Option<Arc<[u8]>> = None;
+    // The jobs, by key, until the whole file is read (then moved to the
+    // state's table at once, sized for them).
+    let mut jobs: HashMap<(u64, u64), Box<Job>> = HashMap::new();
     let mut payload = Vec::new();
     let mut pos = HEADER_LEN as u64;
     let mut records = 0u64;
@@ -109,11 +115,42 @@ pub fn open(settings: &Settings, db: &mut Db, now: u64) -> std::io::Result<(File
                     },
                 };
                 last_queue = Some(queue.clone());
-                db.restore_add(&a, queue);
+                let job = Box::new(Job {
+                    queue,
+                    body: Bytes::copy_from_slice(a.body),
+                    ctime: a.ctime,
+                    etime: a.etime,
+                    qtime: a.qtime,
+                    awake: 0,
+                    retry: a.retry,
+                    delay: a.delay,
+                    nacks: a.nacks,
+                    deliv: a.deliv,
+                    repl: a.repl,
+                    ttl_field: a.ttl_field,
+                    tail: a.tail,
+                    state: a.state,
+                    flags: a.flags,
+                });
+                // The same job twice (a rewrite's snapshot, then the records
+                // kept during it): the later one wins.
+                jobs.insert((a.key.hi(), a.key.lo()), job);
             }
-            Record::Update(u) => db.restore_update(&u),
-            Record::Del(key) => db.restore_del(&key),
-            Record::FlushAll => db.restore_flush(),
+            Record::Update(u) => {
+                // A job not known (e.g. one the file no longer holds) is
+                // ignored.
+                if let Some(job) = jobs.get_mut(&(u.key.hi(), u.key.lo())) {
+                    job.state = u.state;
+                    job.flags = u.flags;
+                    job.nacks = u.nacks;
+                    job.deliv = u.deliv;
+                    job.qtime = u.qtime;
+                }
+            }
+            Record::Del(key) => {
+                jobs.remove(&(key.hi(), key.lo()));
+            }
+            Record::FlushAll => jobs.clear(),
         }
         records += 1;
         pos += (FRAME_LEN as u64) + u64::from(plen);
@@ -141,7 +178,11 @@ pub fn open(settings: &Settings, db: &mut Db, now: u64) -> std::io::Result<(File
         );
         size = at;
     }
-    let jobs = db.restore_finish(now);
+    let loaded = jobs
+        .into_iter()
+        .map(|((hi, lo), job)| (JobKey::from_parts(hi, lo), job))
+        .collect();
+    let jobs = db.restore_finish(loaded, now);
     tracing::info!(
         "{}: loaded {records} records, {jobs} jobs, in {:.3} s",
         path.display(),

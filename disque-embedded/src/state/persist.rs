@@ -1,13 +1,13 @@
 //! The state's side of persistence: logging each change that matters to
-//! the AOF, rebuilding the state from the file's records, and writing a
-//! snapshot for a rewrite.
+//! the AOF, taking the jobs a file held, and writing a snapshot for a
+//! rewrite.
 
 use std::sync::Arc;
 
 use super::id::JobKey;
 use super::job::{Job, JobState};
 use super::{schedule, Db};
-use crate::aof::record::{self, AddedJob, Update};
+use crate::aof::record;
 use crate::aof::Aof;
 
 impl Db {
@@ -62,69 +62,24 @@ impl Db {
         self.node_id = node_id;
     }
 
-    /// Loading: an ADD record (replaces a job of the same key).
-    pub fn restore_add(&mut self, a: &AddedJob<'_>, queue: Arc<[u8]>) {
-        let job = Box::new(Job {
-            queue,
-            body: bytes::Bytes::copy_from_slice(a.body),
-            ctime: a.ctime,
-            etime: a.etime,
-            qtime: a.qtime,
-            awake: 0,
-            retry: a.retry,
-            delay: a.delay,
-            nacks: a.nacks,
-            deliv: a.deliv,
-            repl: a.repl,
-            ttl_field: a.ttl_field,
-            tail: a.tail,
-            state: a.state,
-            flags: a.flags,
-        });
-        if let Err(job) = self.jobs.insert(a.key, job) {
-            // The same job written twice (a rewrite's snapshot, then the
-            // records kept during it): the later one wins. A key whose high
-            // bits another job holds (never drawn so: the node refuses such
-            // keys) is dropped rather than break the table.
-            if self.jobs.remove(&a.key).is_some() {
-                let _ = self.jobs.insert(a.key, job);
-            }
-        }
-    }
-
-    /// Loading: an UPDATE record (ignored for a job not known, e.g. one
-    /// that expired before the file was loaded).
-    pub fn restore_update(&mut self, u: &Update) {
-        if let Some(job) = self.jobs.get_mut(&u.key) {
-            job.state = u.state;
-            job.flags = u.flags;
-            job.nacks = u.nacks;
-            job.deliv = u.deliv;
-            job.qtime = u.qtime;
-        }
-    }
-
-    /// Loading: a DEL record.
-    pub fn restore_del(&mut self, key: &JobKey) {
-        self.jobs.remove(key);
-    }
-
-    /// Loading: a FLUSHALL record.
-    pub fn restore_flush(&mut self) {
-        self.jobs.clear();
-    }
-
-    /// Loading done: drops the expired jobs, queues the queued ones (in
+    /// Loading done: takes the jobs the file held, drops the expired ones, queues the queued ones (in
     /// creation order), schedules every job's timer (an active job is
     /// queued again once its RETRY passes, counting an additional
     /// delivery, as after any lost delivery). Returns the jobs kept.
-    pub fn restore_finish(&mut self, now: u64) -> usize {
+    pub fn restore_finish(&mut self, loaded: Vec<(JobKey, Box<Job>)>, now: u64) -> usize {
         let now_s = now / 1000;
-        let keys: Vec<JobKey> = self
-            .jobs
-            .walk_from(0)
-            .filter_map(|(_, e)| e.map(|(k, _)| *k))
-            .collect();
+        self.jobs.clear();
+        self.queues.clear();
+        self.timers.clear();
+        self.jobs.reserve(loaded.len());
+        let mut keys = Vec::with_capacity(loaded.len());
+        for (key, job) in loaded {
+            // A key whose high bits another job holds (never drawn so: the
+            // node refuses such keys) is dropped rather than break the table.
+            if self.jobs.insert(key, job).is_ok() {
+                keys.push(key);
+            }
+        }
         self.job_bytes = 0;
         for key in keys {
             let Some(job) = self.jobs.get_mut(&key) else {
