@@ -66,42 +66,45 @@ impl Db {
     /// creation order), schedules every job's timer (an active job is
     /// queued again once its RETRY passes, counting an additional
     /// delivery, as after any lost delivery). Returns the jobs kept.
-    pub fn restore_finish(&mut self, loaded: Vec<(JobKey, Box<Job>)>, now: u64) -> usize {
+    pub fn restore_finish(&mut self, mut loaded: Vec<(JobKey, Box<Job>)>, now: u64) -> usize {
         let now_s = now / 1000;
         self.jobs.clear();
         self.queues.clear();
         self.timers.clear();
-        self.jobs.reserve(loaded.len());
-        let mut keys = Vec::with_capacity(loaded.len());
-        for (key, job) in loaded {
-            // A key whose high bits another job holds (never drawn so: the
-            // node refuses such keys) is dropped rather than break the table.
-            if self.jobs.insert(key, job).is_ok() {
-                keys.push(key);
-            }
-        }
         self.job_bytes = 0;
-        for key in keys {
-            let Some(job) = self.jobs.get_mut(&key) else {
-                continue;
-            };
+        self.jobs.reserve(loaded.len());
+        // In creation order: queues and timers then grow at their ends.
+        loaded.sort_unstable_by_key(|(_, job)| job.ctime);
+        for (key, mut job) in loaded {
             if job.etime <= now_s {
-                self.jobs.remove(&key);
                 continue;
             }
             if matches!(job.state, JobState::WaitRepl | JobState::Acked) {
                 job.state = JobState::Active;
             }
-            self.prev_ctime = self.prev_ctime.max(job.ctime);
-            self.job_bytes += super::job_cost(job);
-            if job.state == JobState::Queued {
-                let q = match self.queues.get_mut(&job.queue) {
-                    Some(q) => q,
-                    None => self.queues.get_or_create(job.queue.clone(), now_s),
-                };
-                q.jobs.insert(job.ctime, key);
+            schedule(&mut self.timers, key, &mut job);
+            let (ctime, queued, cost) = (
+                job.ctime,
+                job.state == JobState::Queued,
+                super::job_cost(&job),
+            );
+            let queue = queued.then(|| job.queue.clone());
+            if let Err(job) = self.jobs.insert(key, job) {
+                // A key whose high bits another job holds (never drawn so:
+                // the node refuses such keys) is dropped rather than break
+                // the table.
+                self.timers.remove(&(job.awake, key));
+                continue;
             }
-            schedule(&mut self.timers, key, job);
+            self.prev_ctime = self.prev_ctime.max(ctime);
+            self.job_bytes += cost;
+            if let Some(name) = queue {
+                let q = match self.queues.get_mut(&name) {
+                    Some(q) => q,
+                    None => self.queues.get_or_create(name, now_s),
+                };
+                q.jobs.insert(ctime, key);
+            }
         }
         self.peak_memory = self.peak_memory.max(self.used_memory());
         self.jobs.len()
