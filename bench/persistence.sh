@@ -166,10 +166,11 @@ PORT=$(free_port)
 t0=$(date +%s.%N)
 start_node "$PORT" "$LOAD_DIR" --appendonly yes
 t1=$(date +%s.%N)
+cpu=$(awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$STARTED_PID/stat")
 back=$(redis-cli -h 127.0.0.1 -p "$PORT" QLEN loadq)
 stop "$STARTED_PID"
 printf 'restart: %s queued jobs of 16 B (%s after the restart), file %s bytes = %.1f bytes/job\n' \
     "$queued" "$back" "$bytes" "$(awk -v b="$bytes" -v n="$queued" 'BEGIN { print b / n }')"
-printf 'restart: start to first PONG %.2f s; the node says: %s\n' \
-    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
+printf 'restart: start to first PONG %.2f s (CPU %s s); the node says: %s\n' \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$cpu" \
     "$({ grep -o 'loaded [0-9]* records, [0-9]* jobs, in [0-9.]* s' "$LOAD_DIR/log" || true; } | tail -1)"
