@@ -303,6 +303,8 @@ impl Client {
             }
         };
         tokio::pin!(timer);
+        // A node set leaving answers -LEAVING to the clients blocked on it.
+        let mut leaving = self.shared.cluster.watch_leaving();
         let me = self.session.client.clone();
         let killed = async move {
             match me {
@@ -318,6 +320,14 @@ impl Client {
                 _ = &mut timer => {
                     if self.shared.db().unblock(id) {
                         break None;
+                    }
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
+                }
+                _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
+                    if self.shared.db().unblock(id) {
+                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        return true;
                     }
                     // Served meanwhile: the job is already in the channel.
                     break (&mut rx).await.ok().flatten();

@@ -87,6 +87,8 @@ pub struct Shared {
     pub started: Instant,
     /// Per-client query buffer cap, for INFO/CONFIG.
     pub max_clients: usize,
+    /// Leaving flag and presented peers (CLUSTER, HELLO).
+    pub cluster: crate::cmd::cluster::Membership,
     /// The connected clients (CLIENT LIST/KILL).
     pub clients: Clients,
     /// The slow log and latency monitor (SLOWLOG, LATENCY).
@@ -111,6 +113,7 @@ impl Shared {
             shutdown,
             started: Instant::now(),
             max_clients,
+            cluster: Default::default(),
             clients,
             monitor: Monitor::default(),
             paused_until_ms: AtomicU64::new(0),

@@ -1,6 +1,7 @@
 //! Command dispatch: look the name up in Disque's command table, check the
 //! arity and authentication, then run the command family's handler.
 
+pub mod cluster;
 mod client;
 mod getjob;
 pub mod job_reply;
@@ -106,13 +107,13 @@ pub static COMMANDS: [Spec; 32] = [
     spec!("monitor", 1, "ar", server::unsupported),
     spec!("debug", -2, "a", server::debug),
     spec!("config", -2, "ar", server::config),
-    spec!("cluster", -2, "ar", server::unsupported),
+    spec!("cluster", -2, "ar", cluster::cluster),
     spec!("client", -2, "ar", client::client),
     spec!("slowlog", -2, "r", monitor::slowlog),
     spec!("time", 1, "rF", server::time),
     spec!("command", 0, "rl", server::command),
     spec!("latency", -2, "arl", monitor::latency),
-    spec!("hello", 1, "rF", server::hello),
+    spec!("hello", 1, "rF", cluster::hello),
     spec!("addjob", -4, "wmF", jobs::addjob),
     spec!("getjob", -2, "wF", getjob::getjob),
     spec!("ackjob", -1, "wF", jobs::ackjob),
