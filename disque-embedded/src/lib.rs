@@ -28,10 +28,12 @@
 //! # }
 //! ```
 
+mod clients;
 mod cmd;
 mod config;
 mod connection;
 pub mod frame;
+mod monitor;
 mod server;
 mod shared;
 mod state;
@@ -43,7 +45,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use cmd::cluster::Peer;
-pub use config::Config;
+pub use config::{parse_memory, Config};
 use shared::Shared;
 
 /// A running node; dropping it stops it.
@@ -87,6 +89,7 @@ impl Node {
             config.requirepass.clone(),
             config.max_clients,
         ));
+        shared.db().set_maxmemory(config.maxmemory);
         let limits = frame::Limits {
             max_bulk_len: config.max_bulk_len,
             max_query_buffer: config.max_query_buffer,

@@ -139,6 +139,9 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             "MAXLEN Queue is already longer than the specified MAXLEN count",
         )),
         Err(AddError::Paused) => reply(err("PAUSED Queue paused in input, try later")),
+        Err(AddError::OutOfMemory) => reply(err(
+            "NOREPL Not enough reachable nodes for the requested replication level, since I'm unable to hold a copy of the message for the following reason: I'm out of memory",
+        )),
     }
 }
 
