@@ -1,8 +1,8 @@
 //! Command dispatch: look the name up in Disque's command table, check the
 //! arity and authentication, then run the command family's handler.
 
-pub mod cluster;
 mod client;
+pub mod cluster;
 mod getjob;
 pub mod job_reply;
 mod jobs;
