@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -26,6 +26,12 @@ const BUF_CAPACITY: usize = 16 * 1024;
 const MAX_PENDING_REPLIES: usize = 1024 * 1024;
 /// Smallest free space offered to a read.
 const MIN_READ: usize = 4096;
+/// Bulk replies this long or longer are written from the job's own bytes
+/// rather than copied into the write buffer.
+const SHARE_BULK_FROM: usize = 64 * 1024;
+/// Buffers grown past this size (by a large request or reply) are given
+/// back once empty, so memory returns after a large job.
+const SHRINK_ABOVE: usize = 1024 * 1024;
 /// Commands run per lock of the state before letting others in.
 const COMMANDS_PER_LOCK: u32 = 128;
 
@@ -58,11 +64,17 @@ struct Client {
     session: Session,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// Replies already encoded, before `wbuf`: large bodies are shared,
+    /// not copied (see [`Reply::encode_sharing`]).
+    chunks: Vec<Bytes>,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
     /// The AOF offset of the last change this connection's commands made
     /// and has not yet waited for (0: none).
     logged: u64,
+    /// Bytes of requests parsed since `rbuf` was last renewed: past
+    /// [`SHRINK_ABOVE`], `rbuf` may share its memory with large job bodies.
+    parsed_since_renew: usize,
 }
 
 /// Per-connection counters, added to [`Stats`] every [`FLUSH_EVERY`]
@@ -115,8 +127,10 @@ pub async fn serve(
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
         wbuf: BytesMut::with_capacity(BUF_CAPACITY),
+        chunks: Vec::new(),
         pending: Pending::default(),
         logged: 0,
+        parsed_since_renew: 0,
     };
     loop {
         c.wait_unpaused().await;
@@ -166,6 +180,24 @@ pub async fn serve(
         {
             return;
         }
+        // After large requests the buffer is renewed (what little it still
+        // holds is copied): its memory may be shared with large job bodies,
+        // which can then be freed with their jobs, and a buffer grown large
+        // is given back.
+        let grown_and_empty = c.rbuf.is_empty() && c.rbuf.capacity() > SHRINK_ABOVE;
+        if grown_and_empty || (c.parsed_since_renew > SHRINK_ABOVE && c.rbuf.len() < BUF_CAPACITY) {
+            let mut fresh = BytesMut::with_capacity(BUF_CAPACITY);
+            fresh.extend_from_slice(&c.rbuf);
+            c.rbuf = fresh;
+            c.parsed_since_renew = 0;
+        }
+        // A large argument on its way: make room for all of it at once.
+        if let Some(wanted) = c.parser.wanted(&c.rbuf) {
+            let wanted = wanted.min(c.limits.max_query_buffer);
+            if wanted > c.rbuf.capacity() {
+                c.rbuf.reserve(wanted - c.rbuf.len());
+            }
+        }
         // Read in large chunks even once parsed requests were split off.
         if c.rbuf.capacity() - c.rbuf.len() < MIN_READ {
             c.rbuf.reserve(BUF_CAPACITY);
@@ -201,10 +233,13 @@ impl Client {
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
-            if self.wbuf.len() >= MAX_PENDING_REPLIES {
+            if self.wbuf.len() >= MAX_PENDING_REPLIES || self.chunks.len() >= 64 {
                 break BatchEnd::Flush;
             }
-            let args = match self.parser.parse(&mut self.rbuf, &self.limits) {
+            let before = self.rbuf.len();
+            let parsed = self.parser.parse(&mut self.rbuf, &self.limits);
+            self.parsed_since_renew += before - self.rbuf.len();
+            let args = match parsed {
                 Ok(Some(args)) => args,
                 Ok(None) => break BatchEnd::NeedInput,
                 Err(ParseError::Protocol(msg)) => {
@@ -231,7 +266,7 @@ impl Client {
             match outcome {
                 Outcome::Reply(reply) => {
                     if !(self.session.reply_off || self.session.skip_current) {
-                        reply.encode(&mut self.wbuf);
+                        reply.encode_sharing(&mut self.wbuf, SHARE_BULK_FROM, &mut self.chunks);
                     }
                     // CLIENT KILL of its own connection: close after the reply.
                     if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
@@ -327,7 +362,11 @@ impl Client {
                 _ = stopped(shutdown) => return false,
             }
         };
-        cmd::job_reply::waited(job, withcounters).encode(&mut self.wbuf);
+        cmd::job_reply::waited(job, withcounters).encode_sharing(
+            &mut self.wbuf,
+            SHARE_BULK_FROM,
+            &mut self.chunks,
+        );
         true
     }
 
@@ -355,12 +394,19 @@ impl Client {
     }
 
     async fn write_out(&mut self) -> std::io::Result<()> {
+        for chunk in std::mem::take(&mut self.chunks) {
+            self.socket.write_all(&chunk).await?;
+            self.pending.output += chunk.len() as u64;
+        }
         if self.wbuf.is_empty() {
             return Ok(());
         }
         let n = self.wbuf.len();
         self.socket.write_all(&self.wbuf).await?;
         self.wbuf.clear();
+        if self.wbuf.capacity() > SHRINK_ABOVE {
+            self.wbuf = BytesMut::with_capacity(BUF_CAPACITY);
+        }
         self.pending.output += n as u64;
         Ok(())
     }
