@@ -31,6 +31,7 @@ pub mod reply;
 mod scan;
 pub mod scan_options;
 mod wait;
+mod worker;
 
 pub use client::{Client, ClientBuilder, Op, ToAddrs, DEFAULT_PORT};
 pub use codec::Codec;
@@ -43,6 +44,9 @@ pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
 };
 pub use scan_options::{JobScanOptions, JobScanReply, QueueScanOptions};
+pub use worker::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
+};
 
 #[cfg(feature = "derive")]
 pub use disque_derive::{Job, JobSet};
