@@ -114,11 +114,11 @@ async fn wrong_or_missing_password_is_auth() {
         );
         return;
     }
-    let node = disque_embedded::Node::start(disque_embedded::Config {
-        addr: ([127, 0, 0, 1], 0).into(),
-        requirepass: Some("sesame".into()),
-        ..Default::default()
-    })
+    let node = disque_embedded::Node::start(
+        disque_embedded::Config::default()
+            .addr(([127, 0, 0, 1], 0))
+            .requirepass("sesame"),
+    )
     .await
     .unwrap();
     let wrong = Client::builder()
@@ -195,12 +195,9 @@ async fn a_lost_connection_is_reported_then_re_established() {
     let lost = client.ping().await;
     assert!(matches!(&lost, Err(e) if e.is_connection()), "{lost:?}");
 
-    let node = disque_embedded::Node::start(disque_embedded::Config {
-        addr,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let node = disque_embedded::Node::start(disque_embedded::Config::default().addr(addr))
+        .await
+        .unwrap();
     // Reconnects on a later call (after at most a short backoff).
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

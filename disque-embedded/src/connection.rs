@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
 use crate::shared::{stopped, Shared, Stats};
+use crate::state::Delivered;
 
 /// Initial capacity of the read and write buffers.
 const BUF_CAPACITY: usize = 16 * 1024;
@@ -40,7 +41,8 @@ enum BatchEnd {
     /// A GETJOB blocked.
     Wait {
         id: u64,
-        rx: oneshot::Receiver<Reply>,
+        rx: oneshot::Receiver<Option<Delivered>>,
+        withcounters: bool,
         timeout_ms: u64,
     },
 }
@@ -115,9 +117,16 @@ pub async fn serve(
                 c.shared.trigger_shutdown();
                 return;
             }
-            BatchEnd::Wait { id, rx, timeout_ms } => {
+            BatchEnd::Wait {
+                id,
+                rx,
+                withcounters,
+                timeout_ms,
+            } => {
                 if c.write_out().await.is_err()
-                    || !c.wait_for_job(&mut shutdown, id, rx, timeout_ms).await
+                    || !c
+                        .wait_for_job(&mut shutdown, id, rx, withcounters, timeout_ms)
+                        .await
                 {
                     c.shared.db().unblock(id);
                     return;
@@ -179,8 +188,18 @@ impl Client {
                     break BatchEnd::Close;
                 }
                 Outcome::Shutdown => break BatchEnd::Shutdown,
-                Outcome::Wait { id, rx, timeout_ms } => {
-                    break BatchEnd::Wait { id, rx, timeout_ms };
+                Outcome::Wait {
+                    id,
+                    rx,
+                    withcounters,
+                    timeout_ms,
+                } => {
+                    break BatchEnd::Wait {
+                        id,
+                        rx,
+                        withcounters,
+                        timeout_ms,
+                    };
                 }
             }
         };
@@ -199,7 +218,8 @@ impl Client {
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
         id: u64,
-        mut rx: oneshot::Receiver<Reply>,
+        mut rx: oneshot::Receiver<Option<Delivered>>,
+        withcounters: bool,
         timeout_ms: u64,
     ) -> bool {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
@@ -210,15 +230,15 @@ impl Client {
             }
         };
         tokio::pin!(timer);
-        let reply = loop {
+        let job = loop {
             tokio::select! {
-                r = &mut rx => break r.unwrap_or(Reply::NilArray),
+                r = &mut rx => break r.ok().flatten(),
                 _ = &mut timer => {
                     if self.shared.db().unblock(id) {
-                        break Reply::NilArray;
+                        break None;
                     }
-                    // Served meanwhile: the reply is already in the channel.
-                    break (&mut rx).await.unwrap_or(Reply::NilArray);
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
                 }
                 n = self.socket.read_buf(&mut self.rbuf) => match n {
                     Ok(0) | Err(_) => return false,
@@ -232,7 +252,7 @@ impl Client {
                 _ = stopped(shutdown) => return false,
             }
         };
-        reply.encode(&mut self.wbuf);
+        cmd::job_reply::waited(job, withcounters).encode(&mut self.wbuf);
         true
     }
 

@@ -49,8 +49,21 @@ async fn terminated() {
     }
 }
 
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`; e.g.
+/// `RUST_LOG=disque_embedded=debug` shows connections opening and closing).
+fn install_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    install_logging();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.worker_threads(args.threads.max(1));
     match builder.enable_all().build() {
@@ -63,12 +76,12 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> std::process::ExitCode {
-    let config = disque_embedded::Config {
-        addr: SocketAddr::new(args.bind, args.port),
-        requirepass: args.requirepass.filter(|p| !p.is_empty()),
-        max_clients: args.maxclients,
-        ..disque_embedded::Config::default()
-    };
+    let mut config = disque_embedded::Config::default()
+        .addr(SocketAddr::new(args.bind, args.port))
+        .max_clients(args.maxclients);
+    if let Some(password) = args.requirepass {
+        config = config.requirepass(password);
+    }
     let node = match disque_embedded::Node::start(config).await {
         Ok(node) => node,
         Err(e) => {

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::parse::{bad_id, err, parse_ll, syntax_error};
-use super::{reply, Ctx, Outcome};
+use super::{job_reply, reply, Ctx, Outcome};
 use crate::frame::Reply;
 use crate::state::id::is_valid_job_id;
 use crate::state::{AddError, NewJob, TooLate};
@@ -197,7 +197,10 @@ pub(super) fn show(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     }
     let db = &*ctx.db;
     match db.lookup(&args[1]) {
-        Some(key) => reply(db.job_info(&key, ctx.now)),
+        Some(key) => reply(
+            db.job_info(&key, ctx.now)
+                .map_or(Reply::NilBulk, |d| job_reply::description(&d)),
+        ),
         None => reply(Reply::NilBulk),
     }
 }

@@ -2,6 +2,7 @@
 //! arity and authentication, then run the command family's handler.
 
 mod getjob;
+pub mod job_reply;
 mod jobs;
 pub mod parse;
 mod queues;
@@ -15,7 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::frame::Reply;
 use crate::shared::Shared;
-use crate::state::Db;
+use crate::state::{Db, Delivered};
 
 /// What the connection must do after a command.
 #[derive(Debug)]
@@ -23,12 +24,15 @@ pub enum Outcome {
     /// Send this reply.
     Reply(Reply),
     /// GETJOB blocked: wait for `rx`, or for `timeout_ms` (0 = forever),
-    /// then unblock `id` and reply with a null array.
+    /// then unblock `id` and reply with a null array; the reply is
+    /// [`job_reply::waited`].
     Wait {
         /// Waiter id in the state.
         id: u64,
-        /// Receives the reply once a job is delivered.
-        rx: oneshot::Receiver<Reply>,
+        /// Receives the job once one is delivered.
+        rx: oneshot::Receiver<Option<Delivered>>,
+        /// WITHCOUNTERS.
+        withcounters: bool,
         /// Milliseconds, 0 for no timeout.
         timeout_ms: u64,
     },

@@ -187,11 +187,9 @@ impl ClientBuilder {
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
-    /// # let config = disque_embedded::Config {
-    /// #     addr: ([127, 0, 0, 1], 0).into(),
-    /// #     requirepass: Some("secret".into()),
-    /// #     ..Default::default()
-    /// # };
+    /// # let config = disque_embedded::Config::default()
+    /// #     .addr(([127, 0, 0, 1], 0))
+    /// #     .requirepass("secret");
     /// # let node = disque_embedded::Node::start(config).await?;
     /// let client = disque::Client::builder()
     ///     .password("secret")
