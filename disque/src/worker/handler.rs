@@ -186,7 +186,13 @@ where
         };
         // Calling the handler may itself panic (before returning a future).
         let fut = std::panic::catch_unwind(AssertUnwindSafe(|| (self.f)(delivery)));
-        tasks.spawn(run_job(guard, fut, meta, permit).instrument(span));
+        // Polled once here first: a handler that finishes without waiting
+        // (and the ack hand-off after it) costs no task. One that waits is
+        // spawned and polled again there, with the task's waker.
+        let mut job = Box::pin(run_job(guard, fut, meta, permit).instrument(span));
+        if job.as_mut().now_or_never().is_none() {
+            tasks.spawn(job);
+        }
     }
 }
 

@@ -76,7 +76,9 @@ impl Default for Config {
 ///   would reach it. On its last attempt, or if it cannot be decoded as its
 ///   type, it goes to the dead-letter queue `<queue>.dead` with the reason.
 ///
-/// At most [`concurrency`](WorkerBuilder::concurrency) jobs run at once; one
+/// Each handler runs in a task of its own (polled once in the worker's own
+/// task first, so a handler that finishes without waiting costs no task); at
+/// most [`concurrency`](WorkerBuilder::concurrency) jobs run at once; one
 /// `GETJOB … COUNT n FROM` takes up to the free slots, from the queues of
 /// every job type, highest [`Job::PRIORITY`] first. While a handler runs
 /// longer than a fraction of its job type's RETRY, `WORKING` is sent for it so
