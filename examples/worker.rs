@@ -18,7 +18,12 @@ use serde::{Deserialize, Serialize};
 
 /// Resize an uploaded image: served first.
 #[derive(Debug, Serialize, Deserialize, Job)]
-#[job(queue = "examples.worker.resize", priority = 10, retry = "30s", ttl = "1h")]
+#[job(
+    queue = "examples.worker.resize",
+    priority = 10,
+    retry = "30s",
+    ttl = "1h"
+)]
 struct Resize {
     image: u32,
     width: u32,
@@ -26,7 +31,12 @@ struct Resize {
 
 /// Rebuild a daily report: whenever there is nothing better to do.
 #[derive(Debug, Serialize, Deserialize, Job)]
-#[job(queue = "examples.worker.reports", priority = 1, retry = "1m", ttl = "1h")]
+#[job(
+    queue = "examples.worker.reports",
+    priority = 1,
+    retry = "1m",
+    ttl = "1h"
+)]
 struct Report {
     day: u32,
 }
@@ -89,7 +99,10 @@ async fn main() -> Result<(), disque::Error> {
         .handle(resize)
         .handle(report)
         .build()?;
-    println!("serving {:?} (highest priority first); Ctrl-C stops", worker.queues());
+    println!(
+        "serving {:?} (highest priority first); Ctrl-C stops",
+        worker.queues()
+    );
 
     let counters = worker.counters();
     let stop = async move {

@@ -18,27 +18,86 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::acks::command as ack_command;
 use super::counters::add;
 use super::handler::{Handler, Shared};
 use super::Config;
-use crate::{Client, Delivery, Error, JobOptions};
+use crate::{Client, Delivery, Error, JobId, JobOptions};
 
 /// Pauses after failed fetches: doubled per consecutive failure.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 
-/// One GETJOB of up to `count` jobs: `NOHANG`, or blocking up to `poll`.
-async fn fetch_once(
+/// A GETJOB blocking up to `poll` for up to `count` jobs (it asks with
+/// NOHANG on the shared connection first, then blocks on a dedicated one).
+async fn fetch_blocking(
     client: &Client,
     queues: &[&'static str],
     count: u32,
-    block_for: Option<Duration>,
+    poll: Duration,
 ) -> Result<Vec<Delivery>, Error> {
-    let options = match block_for {
-        Some(poll) => JobOptions::new().timeout(poll).nohang(false),
-        None => JobOptions::new().nohang(true),
-    };
+    let options = JobOptions::new().timeout(poll).nohang(false);
     client.get_many_with(queues, count, options).await
+}
+
+/// `[ACKJOB|FASTACK ids…] GETJOB NOHANG COUNT n WITHCOUNTERS FROM queues…` in
+/// one write on the shared connection: the acks of finished jobs travel
+/// with the fetch of the next ones. Ids whose ack failed go back to the queue.
+async fn fetch_nohang(
+    ctx: &Shared,
+    queues: &[&'static str],
+    count: u32,
+    acks: Vec<JobId>,
+) -> Result<Vec<Delivery>, Error> {
+    let mut pipe = redis::pipe();
+    if !acks.is_empty() {
+        pipe.add_command(ack_command(ctx.ack_mode, &acks));
+    }
+    let mut get = redis::cmd("GETJOB");
+    get.arg("NOHANG")
+        .arg("COUNT")
+        .arg(count)
+        .arg("WITHCOUNTERS")
+        .arg("FROM");
+    for q in queues {
+        get.arg(*q);
+    }
+    pipe.add_command(get);
+    let mut replies = match ctx.client.conns().run_pipeline(pipe, Duration::ZERO).await {
+        Ok(replies) => replies.into_iter(),
+        Err(e) => {
+            if !acks.is_empty() {
+                ctx.acks.put_back(acks);
+            }
+            return Err(e);
+        }
+    };
+    if !acks.is_empty() {
+        match replies.next() {
+            Some(Ok(_)) => add(&ctx.counts.acked, acks.len() as u64),
+            other => {
+                add(&ctx.counts.errors, 1);
+                tracing::warn!(reply = ?other, jobs = acks.len(), "acknowledging with a fetch failed; the batcher tries again");
+                ctx.acks.put_back(acks);
+            }
+        }
+    }
+    let reply = replies
+        .next()
+        .ok_or_else(|| Error::Protocol("GETJOB: no reply in the pipeline".into()))??;
+    Ok(crate::reply::parse_getjob(reply)?
+        .into_iter()
+        .map(|j| {
+            Delivery::new(
+                ctx.client.clone(),
+                j.id,
+                j.queue,
+                j.body,
+                j.nacks.unwrap_or(0),
+                j.additional_deliveries.unwrap_or(0),
+            )
+        })
+        .collect())
 }
 
 /// How the fetch loop ended.
@@ -103,13 +162,21 @@ pub(crate) async fn run(
             };
             let blocking = idle;
             blocking_out |= blocking;
-            let client = ctx.client.clone();
+            let ctx = ctx.clone();
             let queues = queues.clone();
             let poll = config.poll_timeout;
             let asked = free as u32;
+            let acks = if blocking {
+                Vec::new()
+            } else {
+                ctx.acks.take()
+            };
             fetches.push(async move {
-                let block_for = blocking.then_some(poll);
-                let result = fetch_once(&client, &queues, asked, block_for).await;
+                let result = if blocking {
+                    fetch_blocking(&ctx.client, &queues, asked, poll).await
+                } else {
+                    fetch_nohang(&ctx, &queues, asked, acks).await
+                };
                 Fetched {
                     result,
                     permits,

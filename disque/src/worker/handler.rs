@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::acks::{AckMode, AckQueue};
 use super::counters::{add, sub1, Counts};
 use super::retry::{next_step, Next, RetryPolicy};
 use super::{dead, heartbeat};
@@ -30,12 +30,21 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) struct Shared {
     pub(crate) client: Client,
     pub(crate) counts: Arc<Counts>,
-    pub(crate) acks: UnboundedSender<JobId>,
+    pub(crate) acks: Arc<AckQueue>,
+    pub(crate) ack_mode: AckMode,
     pub(crate) policy: RetryPolicy,
     /// Becomes `true` at shutdown: backoff waits end with an immediate NACK.
     pub(crate) stop: watch::Receiver<bool>,
     /// Ids of jobs whose task was aborted (shutdown deadline passed) before it finished.
     pub(crate) abandoned: Mutex<Vec<JobId>>,
+}
+
+impl Drop for Shared {
+    /// The last job task and the worker are gone (finished, or the worker was
+    /// dropped): the batcher flushes the acks queued and ends.
+    fn drop(&mut self) {
+        self.acks.close();
+    }
 }
 
 /// A handler with its job type erased.
@@ -294,9 +303,7 @@ async fn run_job<Fut, E>(
     let error = match outcome {
         Ok(Ok(())) => {
             add(&ctx.counts.processed, 1);
-            if ctx.acks.send(id).is_err() {
-                tracing::error!("the ack batcher is gone: the job will be delivered again");
-            }
+            ctx.acks.push(id);
             return;
         }
         Ok(Err(e)) => {

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -256,11 +256,11 @@ impl Worker {
             counters,
         } = self;
         let counts = counters.inner.clone();
-        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let ack_queue = Arc::new(acks::AckQueue::default());
         let acker = tokio::spawn(acks::run(
             client.clone(),
             config.ack_mode,
-            ack_rx,
+            ack_queue.clone(),
             config.ack_batch,
             counts.clone(),
         ));
@@ -268,7 +268,8 @@ impl Worker {
         let ctx = Arc::new(Shared {
             client,
             counts,
-            acks: ack_tx,
+            acks: ack_queue,
+            ack_mode: config.ack_mode,
             policy: config.retry,
             stop: stop_rx,
             abandoned: Mutex::new(Vec::new()),
@@ -285,7 +286,7 @@ impl Worker {
         let deadline = Instant::now() + config.shutdown_timeout;
         let (returned_unstarted, abandoned) =
             shutdown::drain(&ctx, tasks, end.unstarted, deadline).await;
-        // The last sender goes with `ctx`: the batcher flushes and ends.
+        // The last reference: the batcher flushes and ends (`Shared::drop`).
         drop(ctx);
         let unacked = match acker.await {
             Ok(n) => n,
