@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use common::Target;
 use disque::{
-    Client, Delivery, Job, JobOptions, JobScanOptions, RetryPolicy, Worker, WorkerCounters,
+    Client, ConsumeOptions, Delivery, Job, JobScanOptions, RetryPolicy, Worker, WorkerCounters,
     WorkerStats, WorkerSummary,
 };
 use futures_util::TryStreamExt;
@@ -37,7 +37,7 @@ async fn clean(target: &Target, client: &Client, queues: &[&str]) {
                 .await
                 .unwrap();
             for chunk in ids.chunks(500) {
-                client.del_job(chunk).await.unwrap();
+                client.delete(chunk).await.unwrap();
             }
         }
     }
@@ -101,7 +101,7 @@ async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>, what: &str) -> T {
 /// Takes every job of `queue` right now (NOHANG), acknowledging none.
 async fn take_all(client: &Client, queue: &str) -> Vec<Delivery> {
     client
-        .get_many_with(&[queue], 1000, JobOptions::new().nohang(true))
+        .get_many_with(&[queue], ConsumeOptions::new().count(1000).nohang(true))
         .await
         .unwrap()
 }
@@ -575,7 +575,7 @@ async fn a_crashed_worker_s_job_is_delivered_again_after_its_retry() {
     let again = client
         .get_with(
             &[Fragile::QUEUE],
-            JobOptions::new().timeout(Duration::from_secs(10)),
+            ConsumeOptions::new().timeout(Duration::from_secs(10)),
         )
         .await
         .unwrap()

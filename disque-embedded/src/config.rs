@@ -36,6 +36,11 @@ pub struct Config {
     pub max_query_buffer: usize,
     /// Largest bulk string in a request, in bytes (default 512 MiB, like Redis).
     pub max_bulk_len: usize,
+    /// `maxmemory`: the memory the node may account for its jobs and
+    /// queues, in bytes; 0 for no limit (default 1 GiB, like Disque). Over
+    /// 75 % of it ADDJOB is refused with Disque's `-NOREPL … I'm out of
+    /// memory`; CONFIG SET maxmemory changes it.
+    pub maxmemory: u64,
 }
 
 impl Default for Config {
@@ -46,6 +51,7 @@ impl Default for Config {
             max_clients: 10_000,
             max_query_buffer: 1024 * 1024 * 1024,
             max_bulk_len: 512 * 1024 * 1024,
+            maxmemory: crate::state::DEFAULT_MAXMEMORY,
         }
     }
 }
@@ -112,5 +118,68 @@ impl Config {
     pub fn max_bulk_len(mut self, bytes: usize) -> Self {
         self.max_bulk_len = bytes;
         self
+    }
+
+    /// The memory limit, in bytes; 0 for none.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().maxmemory(64 * 1024 * 1024);
+    /// assert_eq!(config.maxmemory, 64 * 1024 * 1024);
+    /// assert_eq!(disque_embedded::Config::default().maxmemory, 1 << 30);
+    /// ```
+    #[must_use]
+    pub fn maxmemory(mut self, bytes: u64) -> Self {
+        self.maxmemory = bytes;
+        self
+    }
+}
+
+/// Parses a memory amount the way Disque's configuration does: digits and
+/// an optional unit, `b`, `k` (1000), `kb` (1024), `m`, `mb`, `g`, `gb`,
+/// case-insensitive. Negative or malformed amounts are `None`.
+///
+/// ```
+/// use disque_embedded::parse_memory;
+/// assert_eq!(parse_memory("512mb"), Some(512 * 1024 * 1024));
+/// assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+/// assert_eq!(parse_memory("lots"), None);
+/// ```
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let (number, unit) = s.split_at(digits);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_amounts_parse_like_disque() {
+        assert_eq!(parse_memory("0"), Some(0));
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("100b"), Some(100));
+        assert_eq!(parse_memory("2k"), Some(2000));
+        assert_eq!(parse_memory("2KB"), Some(2048));
+        assert_eq!(parse_memory("3m"), Some(3_000_000));
+        assert_eq!(parse_memory("3mb"), Some(3 << 20));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        for bad in ["", "-1", "1x", "gb", "1 gb", "99999999999999999999"] {
+            assert_eq!(parse_memory(bad), None, "{bad}");
+        }
     }
 }

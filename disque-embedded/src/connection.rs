@@ -4,6 +4,7 @@
 //! fast.
 
 use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::clients::ClientEntry;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
 use crate::shared::{stopped, Shared, Stats};
@@ -88,7 +90,20 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = socket.set_nodelay(true);
-    let session = Session::default();
+    let peer = socket
+        .peer_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    #[cfg(unix)]
+    let fd = i64::from(std::os::fd::AsRawFd::as_raw_fd(&socket));
+    #[cfg(not(unix))]
+    let fd = -1;
+    let table = shared.clone();
+    let registered = table.clients.register(peer, fd);
+    let me = registered.entry.clone();
+    let session = Session {
+        client: Some(me.clone()),
+        ..Session::default()
+    };
     let mut c = Client {
         socket,
         shared,
@@ -100,6 +115,7 @@ pub async fn serve(
         pending: Pending::default(),
     };
     loop {
+        c.wait_unpaused().await;
         match c.run_batch() {
             BatchEnd::NeedInput => {}
             BatchEnd::Flush => {
@@ -142,17 +158,30 @@ pub async fn serve(
         if c.rbuf.capacity() - c.rbuf.len() < MIN_READ {
             c.rbuf.reserve(BUF_CAPACITY);
         }
+        me.qbuf.store(c.rbuf.len(), Ordering::Relaxed);
+        me.qbuf_free
+            .store(c.rbuf.capacity() - c.rbuf.len(), Ordering::Relaxed);
         tokio::select! {
             n = c.socket.read_buf(&mut c.rbuf) => match n {
                 Ok(0) | Err(_) => return,
                 Ok(n) => c.pending.input += n as u64,
             },
+            _ = me.killed() => return,
             _ = stopped(&mut shutdown) => return,
         }
     }
 }
 
 impl Client {
+    /// Waits while CLIENT PAUSE holds the clients.
+    async fn wait_unpaused(&self) {
+        let until = self.shared.paused_until_ms.load(Ordering::Relaxed);
+        let now = self.shared.clock.now_ms();
+        if until > now {
+            tokio::time::sleep(Duration::from_millis(until - now)).await;
+        }
+    }
+
     /// Runs every complete request already buffered, synchronously.
     fn run_batch(&mut self) -> BatchEnd {
         let shared = &*self.shared;
@@ -181,8 +210,17 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
+            self.session.skip_current = std::mem::take(&mut self.session.skip_next);
             match cmd::execute(shared, db, &mut self.session, &args) {
-                Outcome::Reply(reply) => reply.encode(&mut self.wbuf),
+                Outcome::Reply(reply) => {
+                    if !(self.session.reply_off || self.session.skip_current) {
+                        reply.encode(&mut self.wbuf);
+                    }
+                    // CLIENT KILL of its own connection: close after the reply.
+                    if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
+                        break BatchEnd::Close;
+                    }
+                }
                 Outcome::Quit => {
                     Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
                     break BatchEnd::Close;
@@ -230,12 +268,31 @@ impl Client {
             }
         };
         tokio::pin!(timer);
+        // A node set leaving answers -LEAVING to the clients blocked on it.
+        let mut leaving = self.shared.cluster.watch_leaving();
+        let me = self.session.client.clone();
+        let killed = async move {
+            match me {
+                Some(me) => me.killed().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::pin!(killed);
+        let _blocked = self.session.client.as_ref().map(|c| Blocked::new(c));
         let job = loop {
             tokio::select! {
                 r = &mut rx => break r.ok().flatten(),
                 _ = &mut timer => {
                     if self.shared.db().unblock(id) {
                         break None;
+                    }
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
+                }
+                _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
+                    if self.shared.db().unblock(id) {
+                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        return true;
                     }
                     // Served meanwhile: the job is already in the channel.
                     break (&mut rx).await.ok().flatten();
@@ -249,6 +306,7 @@ impl Client {
                         }
                     }
                 },
+                _ = &mut killed => return false,
                 _ = stopped(shutdown) => return false,
             }
         };
@@ -273,5 +331,21 @@ impl Client {
         self.wbuf.clear();
         self.pending.output += n as u64;
         Ok(())
+    }
+}
+
+/// Shows a client as blocked (`flags=b` in CLIENT LIST) while it lives.
+struct Blocked<'a>(&'a ClientEntry);
+
+impl<'a> Blocked<'a> {
+    fn new(client: &'a ClientEntry) -> Self {
+        client.blocked.store(true, Ordering::Relaxed);
+        Blocked(client)
+    }
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.0.blocked.store(false, Ordering::Relaxed);
     }
 }

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use disque::{Client, Delivery, Job, JobOptions, Worker};
+use disque::{Client, ConsumeOptions, Delivery, Job, Worker};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Job)]
@@ -67,13 +67,20 @@ fn reference(port: u16, n: usize, command: &[&str]) -> Option<f64> {
     })
 }
 
-/// Queues `n` `Noop` jobs (pipelined, 100 per write).
+/// Queues `n` `Noop` jobs (pipelined, 100 per write, with the body of one
+/// enqueued and taken back).
 async fn fill(client: &Client, n: usize) {
-    let body = disque::job::encode_payload(&Noop { n: 7 }).expect("encode");
-    let bodies = vec![body; 100];
+    client.enqueue(&Noop { n: 7 }).await.expect("ADDJOB");
+    let one = client
+        .get(&[Noop::QUEUE])
+        .await
+        .expect("GETJOB")
+        .expect("the job just added");
+    let bodies = vec![one.body().to_vec(); 100];
+    one.ack().await.expect("ACKJOB");
     for _ in 0..n.div_ceil(100) {
         for r in client
-            .add_many(&bodies, Noop::QUEUE, JobOptions::new())
+            .add_many(&bodies, Noop::QUEUE)
             .await
             .expect("ADDJOB pipeline")
         {
@@ -94,13 +101,16 @@ async fn hand_loop(client: &Client, n: usize) -> f64 {
                 let mut done = 0;
                 loop {
                     let jobs = c
-                        .get_many_with(&[Noop::QUEUE], BATCH, JobOptions::new().nohang(true))
+                        .get_many_with(
+                            &[Noop::QUEUE],
+                            ConsumeOptions::new().count(BATCH).nohang(true),
+                        )
                         .await
                         .expect("GETJOB");
                     if jobs.is_empty() {
                         return done;
                     }
-                    c.ack(jobs.iter().map(|j| j.id())).await.expect("ACKJOB");
+                    c.ack(jobs.iter().map(Delivery::id)).await.expect("ACKJOB");
                     done += jobs.len();
                 }
             })

@@ -22,7 +22,7 @@ use super::acks::command as ack_command;
 use super::counters::add;
 use super::handler::{Handler, Shared};
 use super::Config;
-use crate::{Client, Delivery, Error, JobId, JobOptions};
+use crate::{Client, ConsumeOptions, Delivery, Error, JobId};
 
 /// Pauses after failed fetches: doubled per consecutive failure.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
@@ -36,8 +36,11 @@ async fn fetch_blocking(
     count: u32,
     poll: Duration,
 ) -> Result<Vec<Delivery>, Error> {
-    let options = JobOptions::new().timeout(poll).nohang(false);
-    client.get_many_with(queues, count, options).await
+    let options = ConsumeOptions::new()
+        .timeout(poll)
+        .nohang(false)
+        .count(count);
+    client.get_many_with(queues, options).await
 }
 
 /// `[ACKJOB|FASTACK ids…] GETJOB NOHANG COUNT n WITHCOUNTERS FROM queues…` in

@@ -95,9 +95,8 @@ fn disque_default_retry(ttl: Option<Duration>) -> Duration {
 
 /// The RETRY of `J`'s jobs: the job type's options over the client's defaults.
 fn type_retry<J: Job>(client: &Client) -> Duration {
-    let opts = J::options().merged_over(client.defaults());
-    opts.get_retry()
-        .unwrap_or_else(|| disque_default_retry(opts.get_ttl()))
+    let opts = J::options().merged_over(client.job_defaults());
+    opts.retry.unwrap_or_else(|| disque_default_retry(opts.ttl))
 }
 
 /// Facts about one delivery the job task needs after the handler returns.
