@@ -4,15 +4,17 @@
 //! fast.
 
 use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::clients::ClientEntry;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
 use crate::shared::{stopped, Shared, Stats};
@@ -24,6 +26,12 @@ const BUF_CAPACITY: usize = 16 * 1024;
 const MAX_PENDING_REPLIES: usize = 1024 * 1024;
 /// Smallest free space offered to a read.
 const MIN_READ: usize = 4096;
+/// Bulk replies this long or longer are written from the job's own bytes
+/// rather than copied into the write buffer.
+const SHARE_BULK_FROM: usize = 64 * 1024;
+/// Buffers grown past this size (by a large request or reply) are given
+/// back once empty, so memory returns after a large job.
+const SHRINK_ABOVE: usize = 1024 * 1024;
 /// Commands run per lock of the state before letting others in.
 const COMMANDS_PER_LOCK: u32 = 128;
 
@@ -56,8 +64,17 @@ struct Client {
     session: Session,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// Replies already encoded, before `wbuf`: large bodies are shared,
+    /// not copied (see [`Reply::encode_sharing`]).
+    chunks: Vec<Bytes>,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
+    /// The AOF offset of the last change this connection's commands made
+    /// and has not yet waited for (0: none).
+    logged: u64,
+    /// Bytes of requests parsed since `rbuf` was last renewed: past
+    /// [`SHRINK_ABOVE`], `rbuf` may share its memory with large job bodies.
+    parsed_since_renew: usize,
 }
 
 /// Per-connection counters, added to [`Stats`] every [`FLUSH_EVERY`]
@@ -88,7 +105,20 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = socket.set_nodelay(true);
-    let session = Session::default();
+    let peer = socket
+        .peer_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    #[cfg(unix)]
+    let fd = i64::from(std::os::fd::AsRawFd::as_raw_fd(&socket));
+    #[cfg(not(unix))]
+    let fd = -1;
+    let table = shared.clone();
+    let registered = table.clients.register(peer, fd);
+    let me = registered.entry.clone();
+    let session = Session {
+        client: Some(me.clone()),
+        ..Session::default()
+    };
     let mut c = Client {
         socket,
         shared,
@@ -97,23 +127,31 @@ pub async fn serve(
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
         wbuf: BytesMut::with_capacity(BUF_CAPACITY),
+        chunks: Vec::new(),
         pending: Pending::default(),
+        logged: 0,
+        parsed_since_renew: 0,
     };
     loop {
+        c.wait_unpaused().await;
         match c.run_batch() {
             BatchEnd::NeedInput => {}
             BatchEnd::Flush => {
-                if c.write_out().await.is_err() {
+                if !c.settle(&mut shutdown).await || c.write_out().await.is_err() {
                     return;
                 }
                 continue;
             }
             BatchEnd::Close => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 return;
             }
             BatchEnd::Shutdown => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 c.shared.trigger_shutdown();
                 return;
             }
@@ -123,7 +161,8 @@ pub async fn serve(
                 withcounters,
                 timeout_ms,
             } => {
-                if c.write_out().await.is_err()
+                if !c.settle(&mut shutdown).await
+                    || c.write_out().await.is_err()
                     || !c
                         .wait_for_job(&mut shutdown, id, rx, withcounters, timeout_ms)
                         .await
@@ -135,24 +174,58 @@ pub async fn serve(
                 continue;
             }
         }
-        if c.write_out().await.is_err() || c.rbuf.len() >= c.limits.max_query_buffer {
+        if !c.settle(&mut shutdown).await
+            || c.write_out().await.is_err()
+            || c.rbuf.len() >= c.limits.max_query_buffer
+        {
             return;
+        }
+        // After large requests the buffer is renewed (what little it still
+        // holds is copied): its memory may be shared with large job bodies,
+        // which can then be freed with their jobs, and a buffer grown large
+        // is given back.
+        let grown_and_empty = c.rbuf.is_empty() && c.rbuf.capacity() > SHRINK_ABOVE;
+        if grown_and_empty || (c.parsed_since_renew > SHRINK_ABOVE && c.rbuf.len() < BUF_CAPACITY) {
+            let mut fresh = BytesMut::with_capacity(BUF_CAPACITY);
+            fresh.extend_from_slice(&c.rbuf);
+            c.rbuf = fresh;
+            c.parsed_since_renew = 0;
+        }
+        // A large argument on its way: make room for all of it at once.
+        if let Some(wanted) = c.parser.wanted(&c.rbuf) {
+            let wanted = wanted.min(c.limits.max_query_buffer);
+            if wanted > c.rbuf.capacity() {
+                c.rbuf.reserve(wanted - c.rbuf.len());
+            }
         }
         // Read in large chunks even once parsed requests were split off.
         if c.rbuf.capacity() - c.rbuf.len() < MIN_READ {
             c.rbuf.reserve(BUF_CAPACITY);
         }
+        me.qbuf.store(c.rbuf.len(), Ordering::Relaxed);
+        me.qbuf_free
+            .store(c.rbuf.capacity() - c.rbuf.len(), Ordering::Relaxed);
         tokio::select! {
             n = c.socket.read_buf(&mut c.rbuf) => match n {
                 Ok(0) | Err(_) => return,
                 Ok(n) => c.pending.input += n as u64,
             },
+            _ = me.killed() => return,
             _ = stopped(&mut shutdown) => return,
         }
     }
 }
 
 impl Client {
+    /// Waits while CLIENT PAUSE holds the clients.
+    async fn wait_unpaused(&self) {
+        let until = self.shared.paused_until_ms.load(Ordering::Relaxed);
+        let now = self.shared.clock.now_ms();
+        if until > now {
+            tokio::time::sleep(Duration::from_millis(until - now)).await;
+        }
+    }
+
     /// Runs every complete request already buffered, synchronously.
     fn run_batch(&mut self) -> BatchEnd {
         let shared = &*self.shared;
@@ -160,10 +233,13 @@ impl Client {
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
-            if self.wbuf.len() >= MAX_PENDING_REPLIES {
+            if self.wbuf.len() >= MAX_PENDING_REPLIES || self.chunks.len() >= 64 {
                 break BatchEnd::Flush;
             }
-            let args = match self.parser.parse(&mut self.rbuf, &self.limits) {
+            let before = self.rbuf.len();
+            let parsed = self.parser.parse(&mut self.rbuf, &self.limits);
+            self.parsed_since_renew += before - self.rbuf.len();
+            let args = match parsed {
                 Ok(Some(args)) => args,
                 Ok(None) => break BatchEnd::NeedInput,
                 Err(ParseError::Protocol(msg)) => {
@@ -181,8 +257,22 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
-            match cmd::execute(shared, db, &mut self.session, &args) {
-                Outcome::Reply(reply) => reply.encode(&mut self.wbuf),
+            let logged = db.log_end();
+            self.session.skip_current = std::mem::take(&mut self.session.skip_next);
+            let outcome = cmd::execute(shared, db, &mut self.session, &args);
+            if db.log_end() != logged {
+                self.logged = db.log_end();
+            }
+            match outcome {
+                Outcome::Reply(reply) => {
+                    if !(self.session.reply_off || self.session.skip_current) {
+                        reply.encode_sharing(&mut self.wbuf, SHARE_BULK_FROM, &mut self.chunks);
+                    }
+                    // CLIENT KILL of its own connection: close after the reply.
+                    if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
+                        break BatchEnd::Close;
+                    }
+                }
                 Outcome::Quit => {
                     Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
                     break BatchEnd::Close;
@@ -230,12 +320,31 @@ impl Client {
             }
         };
         tokio::pin!(timer);
+        // A node set leaving answers -LEAVING to the clients blocked on it.
+        let mut leaving = self.shared.cluster.watch_leaving();
+        let me = self.session.client.clone();
+        let killed = async move {
+            match me {
+                Some(me) => me.killed().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::pin!(killed);
+        let _blocked = self.session.client.as_ref().map(|c| Blocked::new(c));
         let job = loop {
             tokio::select! {
                 r = &mut rx => break r.ok().flatten(),
                 _ = &mut timer => {
                     if self.shared.db().unblock(id) {
                         break None;
+                    }
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
+                }
+                _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
+                    if self.shared.db().unblock(id) {
+                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        return true;
                     }
                     // Served meanwhile: the job is already in the channel.
                     break (&mut rx).await.ok().flatten();
@@ -249,10 +358,15 @@ impl Client {
                         }
                     }
                 },
+                _ = &mut killed => return false,
                 _ = stopped(shutdown) => return false,
             }
         };
-        cmd::job_reply::waited(job, withcounters).encode(&mut self.wbuf);
+        cmd::job_reply::waited(job, withcounters).encode_sharing(
+            &mut self.wbuf,
+            SHARE_BULK_FROM,
+            &mut self.chunks,
+        );
         true
     }
 
@@ -264,14 +378,52 @@ impl Client {
         Stats::add(&stats.net_output_bytes, p.output);
     }
 
+    /// Under `appendfsync always`, waits until the changes made by the
+    /// commands whose replies are buffered are on disk (group commit: the
+    /// writer fsyncs many connections' records at once). False if the node
+    /// stops first: the replies are then not sent.
+    async fn settle(&mut self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let offset = std::mem::take(&mut self.logged);
+        if offset == 0 {
+            return true;
+        }
+        tokio::select! {
+            _ = self.shared.aof.wait_acked(offset) => true,
+            _ = stopped(shutdown) => false,
+        }
+    }
+
     async fn write_out(&mut self) -> std::io::Result<()> {
+        for chunk in std::mem::take(&mut self.chunks) {
+            self.socket.write_all(&chunk).await?;
+            self.pending.output += chunk.len() as u64;
+        }
         if self.wbuf.is_empty() {
             return Ok(());
         }
         let n = self.wbuf.len();
         self.socket.write_all(&self.wbuf).await?;
         self.wbuf.clear();
+        if self.wbuf.capacity() > SHRINK_ABOVE {
+            self.wbuf = BytesMut::with_capacity(BUF_CAPACITY);
+        }
         self.pending.output += n as u64;
         Ok(())
+    }
+}
+
+/// Shows a client as blocked (`flags=b` in CLIENT LIST) while it lives.
+struct Blocked<'a>(&'a ClientEntry);
+
+impl<'a> Blocked<'a> {
+    fn new(client: &'a ClientEntry) -> Self {
+        client.blocked.store(true, Ordering::Relaxed);
+        Blocked(client)
+    }
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.0.blocked.store(false, Ordering::Relaxed);
     }
 }

@@ -49,9 +49,13 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
             let now = timer_shared.clock.now_ms();
             // Many jobs due at once are processed in chunks, letting the
             // clients in between.
+            let started = std::time::Instant::now();
             while timer_shared.db().run_timers(now, TIMERS_PER_LOCK) {
                 tokio::task::yield_now().await;
             }
+            timer_shared
+                .monitor
+                .sample("jobs-processing", started.elapsed(), now / 1000);
             ticks = ticks.wrapping_add(1);
             if ticks.is_multiple_of(GC_EVERY_TICKS) {
                 timer_shared.db().evict_idle_queues(now);

@@ -37,7 +37,7 @@ use crate::{
 /// preferred.
 ///
 /// ```
-/// use disque::{codec::Bincode, Job, JobOptions};
+/// use disque::{Bincode, Job, JobOptions};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct Ping;
@@ -70,11 +70,11 @@ pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 's
 }
 
 /// Encodes a job value into the bytes sent as the ADDJOB body: the payload
-/// header ([`crate::payload`]) followed by the codec's bytes.
+/// header (the `payload` module) followed by the codec's bytes.
 ///
 #[cfg_attr(feature = "derive", doc = "```")]
 #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
-/// use disque::{job::encode_payload, Job};
+/// use disque::{__private::encode_payload, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job)]
 /// #[job(queue = "thumbnails")]
@@ -110,7 +110,7 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
 ///
 #[cfg_attr(feature = "derive", doc = "```")]
 #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
-/// use disque::{job::{decode_payload, encode_payload}, Error, Job};
+/// use disque::{__private::{decode_payload, encode_payload}, Error, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job, Debug, PartialEq)]
 /// #[job(queue = "a")]

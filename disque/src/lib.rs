@@ -19,31 +19,41 @@
 //! job.ack().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Every public type has one path, at the crate root (`disque::Client`,
+//! `disque::JobOptions`, `disque::JobState`…); the modules are private:
+//!
+//! ```compile_fail,E0603
+//! use disque::options::JobOptions; // error[E0603]: module `options` is private
+//! ```
 
-pub mod client;
-pub mod codec;
-pub mod delivery;
-pub mod error;
-pub mod id;
-pub mod job;
-pub mod options;
-pub mod payload;
-pub mod reply;
-mod scan;
-pub mod scan_options;
-mod wait;
+// Every module is private: each public type has one path, at the crate root.
+mod client;
+mod codec;
+mod delivery;
+mod error;
+mod id;
+mod job;
+mod options;
+mod payload;
+mod reply;
+mod worker;
 
-pub use client::{Client, ClientBuilder, Op, ToAddrs, DEFAULT_PORT};
-pub use codec::Codec;
+pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
+#[cfg(feature = "json")]
+pub use codec::Json;
+pub use codec::{Bincode, Codec, CodecError};
 pub use delivery::Delivery;
 pub use error::Error;
 pub use id::JobId;
 pub use job::{Job, JobSet};
-pub use options::JobOptions;
+pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
 };
-pub use scan_options::{JobScanOptions, JobScanReply, QueueScanOptions};
+pub use worker::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
+};
 
 #[cfg(feature = "derive")]
 pub use disque_derive::{Job, JobSet};
@@ -64,7 +74,7 @@ pub mod __private {
     pub use crate::codec::Bincode;
     pub use crate::delivery::Delivery;
     pub use crate::error::Error;
-    pub use crate::job::{support::*, Job, JobSet};
+    pub use crate::job::{decode_payload, encode_payload, support::*, Job, JobSet};
     pub use crate::options::JobOptions;
     pub use crate::payload::{fingerprint, fingerprint_extend};
     pub use core::any::type_name;

@@ -112,6 +112,9 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         Ok(a) => a,
         Err(e) => return reply(e),
     };
+    if let Some(refused) = super::cluster::addjob_refusal(ctx.shared, a.replicate) {
+        return reply(refused);
+    }
     let req = NewJob {
         queue: &args[1],
         body: &args[2],
@@ -136,6 +139,9 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             "MAXLEN Queue is already longer than the specified MAXLEN count",
         )),
         Err(AddError::Paused) => reply(err("PAUSED Queue paused in input, try later")),
+        Err(AddError::OutOfMemory) => reply(err(
+            "NOREPL Not enough reachable nodes for the requested replication level, since I'm unable to hold a copy of the message for the following reason: I'm out of memory",
+        )),
     }
 }
 

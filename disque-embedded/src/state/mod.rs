@@ -5,12 +5,14 @@
 
 pub mod id;
 pub mod job;
+mod persist;
 pub mod queue;
 pub mod table;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -25,6 +27,23 @@ use table::JobTable;
 
 /// Queues idle, empty and unblocked for this long are evicted (seconds).
 pub const QUEUE_MAX_IDLE_SECS: u64 = 300;
+
+/// Disque's default `maxmemory`: 1 GiB.
+pub const DEFAULT_MAXMEMORY: u64 = 1024 * 1024 * 1024;
+
+/// Estimated bytes of one job besides its body: the boxed record, its slot
+/// in the job table, its entries in its queue and on the timer list, and
+/// the allocator's overhead.
+pub const JOB_OVERHEAD: usize = std::mem::size_of::<Job>() + 128;
+
+/// Estimated bytes held by a job.
+fn job_cost(job: &Job) -> usize {
+    JOB_OVERHEAD + job.body.len()
+}
+
+/// Jobs looked at, at most, by one eviction pass (one command's worth of
+/// work, like Disque's 1-2 ms eviction cycle).
+const EVICTION_MAX_SAMPLES: usize = 10_000;
 
 /// A validated ADDJOB request.
 #[derive(Debug, Clone)]
@@ -55,6 +74,9 @@ pub enum AddError {
     MaxLen,
     /// The queue is paused in input.
     Paused,
+    /// Memory is at its first warning level (75 % of `maxmemory`): this
+    /// node cannot hold a copy, and there is no other node to hold one.
+    OutOfMemory,
 }
 
 /// WORKING refused: half of the TTL already elapsed.
@@ -139,6 +161,18 @@ pub struct Db {
     next_waiter: u64,
     prev_ctime: u64,
     rng: StdRng,
+    /// Where changes are logged (`appendonly yes`).
+    log: Option<Arc<crate::aof::Aof>>,
+    /// The AOF offset of the last change logged.
+    log_end: u64,
+    /// `maxmemory` in bytes, 0 for no limit.
+    maxmemory: u64,
+    /// Estimated bytes held by the jobs.
+    job_bytes: usize,
+    /// Highest [`Db::used_memory`] seen.
+    peak_memory: usize,
+    /// Bytes accounted for the client connections (kept by the client table).
+    client_bytes: Arc<AtomicUsize>,
 }
 
 /// `now_ms` plus `secs` seconds, saturating (TTL and friends may be huge).
@@ -159,7 +193,98 @@ impl Db {
             next_waiter: 1,
             prev_ctime: 0,
             rng,
+            log: None,
+            log_end: 0,
+            maxmemory: DEFAULT_MAXMEMORY,
+            job_bytes: 0,
+            peak_memory: 0,
+            client_bytes: Arc::default(),
         }
+    }
+
+    /// `maxmemory` in bytes (0: no limit).
+    pub fn maxmemory(&self) -> u64 {
+        self.maxmemory
+    }
+
+    /// Sets `maxmemory` in bytes (0: no limit).
+    pub fn set_maxmemory(&mut self, bytes: u64) {
+        self.maxmemory = bytes;
+    }
+
+    /// The memory the node accounts for its jobs, queues and client
+    /// connections, in bytes (what `maxmemory` is compared with; INFO's
+    /// `used_memory`).
+    pub fn used_memory(&self) -> usize {
+        self.job_bytes + self.queues.bytes() + self.client_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The counter of the bytes accounted for client connections, for the
+    /// client table to keep.
+    pub fn client_bytes(&self) -> Arc<AtomicUsize> {
+        self.client_bytes.clone()
+    }
+
+    /// The highest [`Db::used_memory`] seen.
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory.max(self.used_memory())
+    }
+
+    /// Disque's memory warning level: 0 below 75 % of `maxmemory` (or
+    /// without a limit), 1 over 75 % (ADDJOB refused, idle queues evicted
+    /// after 10 s instead of 300 s), 2 over 95 % (idle queues evicted after
+    /// 2 s, delivered at-most-once jobs evicted, ADDJOB/ENQUEUE/NACK
+    /// refused with -OOM when nothing can be freed).
+    pub fn memory_warning_level(&self) -> u8 {
+        if self.maxmemory == 0 {
+            return 0;
+        }
+        let used = self.used_memory() as u64;
+        if used > self.maxmemory / 100 * 95 {
+            2
+        } else if used > self.maxmemory / 100 * 75 {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Disque's `freeMemoryIfNeeded`: at warning level 2, evicts jobs that
+    /// can go safely (delivered jobs with RETRY 0, which will never be
+    /// queued again) until back under 95 % of `maxmemory`, looking at up to
+    /// [`EVICTION_MAX_SAMPLES`] jobs from a random position on; idle queues
+    /// too. Returns false when that was not enough (commands that add
+    /// memory are then refused).
+    pub fn free_memory_if_needed(&mut self, now: u64) -> bool {
+        if self.memory_warning_level() < 2 {
+            return true;
+        }
+        let target = (self.maxmemory / 100 * 95) as usize;
+        let mut to_free = self.used_memory().saturating_sub(target);
+        let from: u64 = rand::Rng::random(&mut self.rng);
+        let mut victims = Vec::new();
+        let walk = self
+            .jobs
+            .walk_from(from)
+            .chain(self.jobs.walk_from(0).take_while(|(pos, _)| *pos < from))
+            .filter_map(|(_, entry)| entry)
+            .take(EVICTION_MAX_SAMPLES);
+        for (key, job) in walk {
+            if to_free == 0 {
+                break;
+            }
+            if job.retry == 0 && job.flags & FLAG_DELIVERED != 0 && job.state == JobState::Active {
+                to_free = to_free.saturating_sub(job_cost(job));
+                victims.push(*key);
+            }
+        }
+        for key in &victims {
+            self.delete(key);
+        }
+        if self.used_memory() > target {
+            self.evict_idle_queues(now);
+        }
+        self.used_memory() <= target
     }
 
     /// This node's 40-hex-char id.
@@ -244,6 +369,12 @@ impl Db {
         req: &NewJob<'_>,
         now: u64,
     ) -> Result<(JobKey, [u8; id::JOB_ID_LEN]), AddError> {
+        // Like Disque on a node with no reachable peer: over the first
+        // memory warning level it would only replicate to other nodes, so
+        // one copy is refused as "out of memory" and more as NOREPL.
+        if self.memory_warning_level() > 0 && req.replicate == 1 {
+            return Err(AddError::OutOfMemory);
+        }
         if req.replicate > 1 {
             return Err(AddError::NoRepl);
         }
@@ -328,6 +459,9 @@ impl Db {
             self.timers.remove(&(job.awake, key));
             return Err(AddError::NoRepl);
         }
+        self.log_add(&key);
+        self.job_bytes += JOB_OVERHEAD + req.body.len();
+        self.peak_memory = self.peak_memory.max(self.used_memory());
         if let Some(qname) = qname {
             self.serve_blocked(&qname, now);
         }
@@ -351,8 +485,9 @@ impl Db {
         match queue_job(&mut self.queues, &mut self.timers, *key, job, nack, now) {
             None => false,
             Some(serve) => {
-                if serve {
-                    let qname = job.queue.clone();
+                let qname = serve.then(|| job.queue.clone());
+                self.log_update(key);
+                if let Some(qname) = qname {
                     self.serve_blocked(&qname, now);
                 }
                 true
@@ -372,6 +507,7 @@ impl Db {
         if let Some(q) = self.queues.get_mut(&job.queue) {
             q.jobs.remove(&job.ctime);
         }
+        self.log_update(key);
         true
     }
 
@@ -380,6 +516,7 @@ impl Db {
         let Some(job) = self.jobs.remove(key) else {
             return false;
         };
+        self.job_bytes = self.job_bytes.saturating_sub(job_cost(&job));
         if job.state == JobState::Queued {
             if let Some(q) = self.queues.get_mut(&job.queue) {
                 q.jobs.remove(&job.ctime);
@@ -388,6 +525,7 @@ impl Db {
         if job.awake != 0 {
             self.timers.remove(&(job.awake, *key));
         }
+        self.log_del(key);
         true
     }
 
@@ -411,6 +549,7 @@ impl Db {
         if job.retry != 0 && job.qtime != 0 {
             job.qtime = secs_after(now, u64::from(job.retry));
             self.reschedule(key);
+            self.log_update(key);
         }
         Ok(retry)
     }
@@ -428,6 +567,7 @@ impl Db {
             job.state = JobState::Active;
             job.flags |= FLAG_DELIVERED;
         }
+        self.log_update(&key);
         Some(key)
     }
 
@@ -576,6 +716,7 @@ impl Db {
                     q.jobs.insert(ctime, key);
                     q.jobs_out = q.jobs_out.saturating_sub(1);
                 }
+                self.log_update(&key);
             }
         }
     }
@@ -655,15 +796,25 @@ impl Db {
         self.reschedule(key);
     }
 
-    /// Evicts queues that are empty, unblocked, not paused and idle.
-    pub fn evict_idle_queues(&mut self, now: u64) {
+    /// Evicts queues that are empty, unblocked, not paused and idle for
+    /// [`QUEUE_MAX_IDLE_SECS`] — or, like Disque under memory pressure,
+    /// for 10 s at memory warning level 1 and 2 s at level 2. Returns how
+    /// many were evicted.
+    pub fn evict_idle_queues(&mut self, now: u64) -> usize {
         let now_s = now / 1000;
+        let max_idle = match self.memory_warning_level() {
+            0 => QUEUE_MAX_IDLE_SECS,
+            1 => QUEUE_MAX_IDLE_SECS / 30,
+            _ => 2,
+        };
+        let before = self.queues.len();
         self.queues.retain(|q| {
             !(q.jobs.is_empty()
                 && q.blocked.is_empty()
                 && q.paused == 0
-                && now_s.saturating_sub(q.atime) >= QUEUE_MAX_IDLE_SECS)
+                && now_s.saturating_sub(q.atime) >= max_idle)
         });
+        before - self.queues.len()
     }
 
     /// DEBUG FLUSHALL: forgets every job and queue; blocked clients get a
@@ -675,6 +826,8 @@ impl Db {
         self.jobs.clear();
         self.queues.clear();
         self.timers.clear();
+        self.log_flush();
+        self.job_bytes = 0;
     }
 }
 

@@ -247,3 +247,45 @@ fn a_tick_processes_at_most_its_limit() {
     assert!(!db.run_timers(T0 + 1_000, 3));
     assert_eq!(qlen(&db, b"q"), 5);
 }
+
+#[test]
+fn idle_queues_are_evicted_sooner_at_the_memory_warning_levels() {
+    let mut db = Db::new();
+    db.get_jobs(&names("idle"), 1, T0);
+    db.add_job(&job(b"full", 300, 86400, 0), T0).unwrap();
+    let used = db.used_memory() as u64;
+    assert_eq!(db.memory_warning_level(), 0);
+    // Level 1 (over 75 %): idle for 10 s is enough (300 s / 30).
+    db.set_maxmemory(used * 100 / 80);
+    assert_eq!(db.memory_warning_level(), 1);
+    assert_eq!(db.evict_idle_queues(T0 + 9_000), 0);
+    assert_eq!(db.evict_idle_queues(T0 + 10_000), 1);
+    assert!(db.queue(b"idle").is_none());
+    // Level 2 (over 95 %): idle for 2 s is enough.
+    db.get_jobs(&names("idle2"), 1, T0);
+    db.set_maxmemory(db.used_memory() as u64 * 100 / 96);
+    assert_eq!(db.memory_warning_level(), 2);
+    assert_eq!(db.evict_idle_queues(T0 + 1_000), 0);
+    assert_eq!(db.evict_idle_queues(T0 + 2_000), 1);
+    assert_eq!(db.queue_count(), 1, "the queue with a job stays");
+    // No limit: no warning, whatever the use.
+    db.set_maxmemory(0);
+    assert_eq!(db.memory_warning_level(), 0);
+}
+
+#[test]
+fn memory_accounting_follows_jobs_and_queues() {
+    let mut db = Db::new();
+    assert_eq!(db.used_memory(), 0);
+    let key = db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap().0;
+    let with_job = db.used_memory();
+    assert!(with_job >= super::JOB_OVERHEAD + 4);
+    assert!(db.delete(&key));
+    assert!(db.used_memory() < with_job);
+    assert_eq!(db.evict_idle_queues(T0 + 300_000), 1);
+    assert_eq!(db.used_memory(), 0);
+    assert_eq!(db.peak_memory(), with_job);
+    db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap();
+    db.flush_all();
+    assert_eq!(db.used_memory(), 0);
+}
