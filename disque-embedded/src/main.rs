@@ -6,7 +6,12 @@ use clap::Parser;
 
 /// A single-node Disque-compatible server.
 #[derive(Debug, Parser)]
-#[command(name = "disque-embedded", version, about)]
+#[command(
+    name = "disque-embedded",
+    version,
+    about,
+    after_help = "Logs go to stderr, filtered by RUST_LOG (default: info; e.g. RUST_LOG=disque_embedded=debug)."
+)]
 struct Args {
     /// TCP port to listen on.
     #[arg(long, default_value_t = 7711)]
