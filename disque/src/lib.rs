@@ -18,6 +18,13 @@
 //! job.ack().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Every public type has one path, at the crate root (`disque::Client`,
+//! `disque::JobOptions`, `disque::JobState`…); the modules are private:
+//!
+//! ```compile_fail,E0603
+//! use disque::options::JobOptions; // error[E0603]: module `options` is private
+//! ```
 
 // Every module is private: each public type has one path, at the crate root.
 mod client;
@@ -29,6 +36,7 @@ mod job;
 mod options;
 mod payload;
 mod reply;
+mod worker;
 
 pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
 #[cfg(feature = "json")]
@@ -41,6 +49,9 @@ pub use job::{Job, JobSet};
 pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
+};
+pub use worker::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
 };
 
 #[cfg(feature = "derive")]
