@@ -36,6 +36,7 @@ mod job;
 mod options;
 mod payload;
 mod reply;
+mod worker;
 
 pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
 #[cfg(feature = "json")]
@@ -48,6 +49,9 @@ pub use job::{Job, JobSet};
 pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
+};
+pub use worker::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
 };
 
 #[cfg(feature = "derive")]
