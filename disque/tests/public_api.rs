@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 
 #[allow(unused_imports)]
 use disque::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
+};
+#[allow(unused_imports)]
+use disque::{
     Bincode, Client, ClientBuilder, Codec, CodecError, ConsumeOptions, Delivery, Error, Hello,
     Info, InfoSection, Job, JobId, JobInfo, JobOp, JobOptions, JobScanOptions, JobSet, JobState,
     NodeInfo, PauseState, QueueScanOptions, QueueStats, ReceivedJob, ToAddrs, DEFAULT_PORT,
@@ -18,6 +22,7 @@ use disque::{
 /// Every name `lib.rs` re-exports at the root (`Job` and `JobSet` are both a
 /// trait and, with the `derive` feature, a derive macro of the same name).
 const ROOT_ITEMS: &[&str] = &[
+    "AckMode",
     "Bincode",
     "Client",
     "ClientBuilder",
@@ -44,7 +49,13 @@ const ROOT_ITEMS: &[&str] = &[
     "QueueScanOptions",
     "QueueStats",
     "ReceivedJob",
+    "RetryPolicy",
     "ToAddrs",
+    "Worker",
+    "WorkerBuilder",
+    "WorkerCounters",
+    "WorkerStats",
+    "WorkerSummary",
 ];
 
 fn src() -> PathBuf {
