@@ -20,6 +20,7 @@
 //! ```
 
 pub mod client;
+mod cluster;
 pub mod codec;
 pub mod delivery;
 pub mod error;
@@ -33,6 +34,7 @@ pub mod scan_options;
 mod wait;
 
 pub use client::{Client, ClientBuilder, Op, ToAddrs, DEFAULT_PORT};
+pub use cluster::ClusterNode;
 pub use codec::Codec;
 pub use delivery::Delivery;
 pub use error::Error;

@@ -18,7 +18,7 @@ use crate::Error;
 pub const DEFAULT_PORT: u16 = 7711;
 
 /// One node address, `host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct NodeAddr {
     pub(crate) host: String,
     pub(crate) port: u16,
