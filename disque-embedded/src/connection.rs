@@ -210,6 +210,8 @@ impl Client {
             }
         };
         tokio::pin!(timer);
+        // A node set leaving answers -LEAVING to the clients blocked on it.
+        let mut leaving = self.shared.cluster.watch_leaving();
         let reply = loop {
             tokio::select! {
                 r = &mut rx => break r.unwrap_or(Reply::NilArray),
@@ -218,6 +220,12 @@ impl Client {
                         break Reply::NilArray;
                     }
                     // Served meanwhile: the reply is already in the channel.
+                    break (&mut rx).await.unwrap_or(Reply::NilArray);
+                }
+                _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
+                    if self.shared.db().unblock(id) {
+                        break crate::cmd::cluster::leaving_reply();
+                    }
                     break (&mut rx).await.unwrap_or(Reply::NilArray);
                 }
                 n = self.socket.read_buf(&mut self.rbuf) => match n {

@@ -41,6 +41,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use cmd::cluster::Peer;
 use shared::Shared;
 
 /// How to start a node.
@@ -171,6 +172,113 @@ impl Node {
     /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// This node's id (40 hex characters), as HELLO and CLUSTER MYID report
+    /// it; the ids of the jobs it creates carry its first 8 characters.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert_eq!(node.node_id().len(), 40);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn node_id(&self) -> String {
+        self.shared.db().node_id().to_owned()
+    }
+
+    /// Sets (or clears) "leaving the cluster", like `CLUSTER LEAVING yes|no`:
+    /// HELLO then reports this node with priority 100, GETJOB still hands out
+    /// the jobs it holds but answers `-LEAVING` where it would block (clients
+    /// already blocked get it at once), and ADDJOB is refused with NOREPL.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// node.set_leaving(true);
+    /// assert!(node.is_leaving());
+    /// node.set_leaving(false);
+    /// assert!(!node.is_leaving());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_leaving(&self, leaving: bool) {
+        self.shared.cluster.set_leaving(leaving);
+    }
+
+    /// Whether the node is leaving the cluster ([`Node::set_leaving`] or
+    /// `CLUSTER LEAVING yes`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert!(!node.is_leaving());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_leaving(&self) -> bool {
+        self.shared.cluster.is_leaving()
+    }
+
+    /// For client tests: the membership this node *presents* in HELLO,
+    /// CLUSTER NODES and CLUSTER INFO (replacing any earlier one; empty
+    /// makes it a lone node again). The node never contacts its peers and
+    /// never replicates: every job command keeps answering as a lone Disque
+    /// (ADDJOB with REPLICATE 2 is still refused with NOREPL), and
+    /// `CLUSTER MEET` stays refused. With peers set, HELLO shows this node's
+    /// own IP (a lone Disque shows `""`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use disque_embedded::Node;
+    /// let (a, b) = (Node::start_ephemeral().await?, Node::start_ephemeral().await?);
+    /// a.set_peers([b.peer()]);
+    /// b.set_peers([a.peer()]);
+    /// b.set_leaving(true); // `a`'s HELLO now lists `b` with priority 100
+    /// assert_eq!(a.peers()[0].priority(), 100);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_peers(&self, peers: impl IntoIterator<Item = Peer>) {
+        self.shared
+            .cluster
+            .set_peers(self.addr.ip(), peers.into_iter().collect());
+    }
+
+    /// The peers this node presents (see [`Node::set_peers`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert!(node.peers().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peers(&self) -> Vec<Peer> {
+        self.shared.cluster.peers()
+    }
+
+    /// This node as a [`Peer`] for another node's [`Node::set_peers`]: its
+    /// id and address, priority 1 while it runs, 100 once it is leaving or
+    /// stopped (as a real Disque lists a failed node).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let peer = node.peer();
+    /// assert_eq!((peer.id(), peer.addr()), (node.node_id().as_str(), node.addr()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peer(&self) -> Peer {
+        Peer::live(self.node_id(), self.addr, &self.shared)
     }
 
     /// Resolves once the node was asked to stop (e.g. by a `SHUTDOWN`

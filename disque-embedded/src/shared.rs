@@ -85,6 +85,8 @@ pub struct Shared {
     pub started: Instant,
     /// Per-client query buffer cap, for INFO/CONFIG.
     pub max_clients: usize,
+    /// Leaving flag and presented peers (CLUSTER, HELLO).
+    pub cluster: crate::cmd::cluster::Membership,
 }
 
 impl Shared {
@@ -101,6 +103,7 @@ impl Shared {
             shutdown,
             started: Instant::now(),
             max_clients,
+            cluster: Default::default(),
         }
     }
 

@@ -81,6 +81,9 @@ pub(super) fn getjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     if a.nohang {
         return reply(Reply::NilArray);
     }
+    if let Some(refused) = super::cluster::getjob_refusal(ctx.shared) {
+        return reply(refused);
+    }
     let (tx, rx) = oneshot::channel();
     let id = db.block(queues, a.withcounters, tx, ctx.now);
     Outcome::Wait {

@@ -112,6 +112,9 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         Ok(a) => a,
         Err(e) => return reply(e),
     };
+    if let Some(refused) = super::cluster::addjob_refusal(ctx.shared, a.replicate) {
+        return reply(refused);
+    }
     let req = NewJob {
         queue: &args[1],
         body: &args[2],

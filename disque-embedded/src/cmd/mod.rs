@@ -1,6 +1,7 @@
 //! Command dispatch: look the name up in Disque's command table, check the
 //! arity and authentication, then run the command family's handler.
 
+pub mod cluster;
 mod getjob;
 mod jobs;
 pub mod parse;
@@ -90,13 +91,13 @@ pub static COMMANDS: [Spec; 32] = [
     spec!("monitor", 1, "ar", server::unsupported),
     spec!("debug", -2, "a", server::debug),
     spec!("config", -2, "ar", server::config),
-    spec!("cluster", -2, "ar", server::unsupported),
+    spec!("cluster", -2, "ar", cluster::cluster),
     spec!("client", -2, "ar", server::unsupported),
     spec!("slowlog", -2, "r", server::unsupported),
     spec!("time", 1, "rF", server::time),
     spec!("command", 0, "rl", server::command),
     spec!("latency", -2, "arl", server::unsupported),
-    spec!("hello", 1, "rF", server::hello),
+    spec!("hello", 1, "rF", cluster::hello),
     spec!("addjob", -4, "wmF", jobs::addjob),
     spec!("getjob", -2, "wF", getjob::getjob),
     spec!("ackjob", -1, "wF", jobs::ackjob),

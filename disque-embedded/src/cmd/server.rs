@@ -38,20 +38,6 @@ pub(super) fn ping(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     }
 }
 
-pub(super) fn hello(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
-    let node_id = ctx.db.node_id().to_owned();
-    reply(Reply::Array(vec![
-        Reply::Integer(1),
-        bulk_string(node_id.clone()),
-        Reply::Array(vec![
-            bulk_string(node_id),
-            Reply::Bulk(Bytes::new()),
-            bulk_string(ctx.shared.port.to_string()),
-            Reply::Bulk(Bytes::from_static(b"1")),
-        ]),
-    ]))
-}
-
 pub(super) fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
     let now = ctx.now;
     reply(Reply::Array(vec![
