@@ -462,7 +462,7 @@ impl Connections {
                     return Err(e);
                 }
                 let retried = exec(next.conn.clone(), cmd, limit).await;
-                retried.or_else(|f| Err(self.settle(&next, f, adding)))
+                retried.map_err(|f| self.settle(&next, f, adding))
             }
             Fail::Reply(e) => Err(e),
             Fail::Broken(why) => {
@@ -475,7 +475,7 @@ impl Connections {
                 }
                 let next = self.shared().await?;
                 let retried = exec(next.conn.clone(), cmd, limit).await;
-                retried.or_else(|f| Err(self.settle(&next, f, adding)))
+                retried.map_err(|f| self.settle(&next, f, adding))
             }
             Fail::TimedOut(limit) => Err(self.settle(&shared, Fail::TimedOut(limit), adding)),
         }
