@@ -28,7 +28,7 @@ use redis::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::addrs::NodeAddr;
-use crate::cluster::{Affinity, ClusterNode, NodeTable, LEAVING_PRIORITY};
+use crate::cluster::{Affinity, ClusterNode, Direct, DirectOutcome, NodeTable, LEAVING_PRIORITY};
 use crate::reply::Hello;
 use crate::{Error, JobId};
 
@@ -51,6 +51,9 @@ pub(crate) struct ConnConfig {
     pub(crate) hello_interval: Option<Duration>,
     /// Whether consumers follow the node producing most of their jobs.
     pub(crate) affinity: bool,
+    /// Whether a caller alone on the main connection drives its own I/O
+    /// (see `cluster/direct.rs`); off only in tests of the exact bytes sent.
+    pub(crate) direct: bool,
 }
 
 impl ConnConfig {
@@ -130,6 +133,8 @@ impl ConnConfig {
 #[derive(Clone)]
 pub(crate) struct Shared {
     pub(crate) conn: MultiplexedConnection,
+    /// Used instead of `conn` by a caller that finds it free.
+    direct: Option<Arc<Direct>>,
     pub(crate) addr: Arc<NodeAddr>,
     generation: u64,
 }
@@ -172,6 +177,21 @@ enum Fail {
     Broken(String),
     /// No reply within the limit.
     TimedOut(Duration),
+}
+
+/// Runs `cmd` on the main node: on the direct connection if it is free,
+/// else on the multiplexed one.
+async fn exec_main(shared: &Shared, cmd: &redis::Cmd, limit: Duration) -> Result<Value, Fail> {
+    if let Some(direct) = &shared.direct {
+        match direct.try_run(cmd, limit).await {
+            DirectOutcome::Reply(Ok(v)) => return Ok(v),
+            DirectOutcome::Reply(Err(e)) => return Err(Fail::Reply(e)),
+            DirectOutcome::Broken(why) => return Err(Fail::Broken(why)),
+            DirectOutcome::TimedOut => return Err(Fail::TimedOut(limit)),
+            DirectOutcome::Busy => {}
+        }
+    }
+    exec(shared.conn.clone(), cmd, limit).await
 }
 
 async fn exec(
@@ -343,8 +363,17 @@ impl Connections {
     fn install(&self, conn: MultiplexedConnection, addr: Arc<NodeAddr>) -> Shared {
         let mut st = self.state();
         st.generation += 1;
+        let direct = self.config.direct.then(|| {
+            Arc::new(Direct::new(
+                Arc::clone(&addr),
+                self.config.password.clone(),
+                self.config.connect_timeout,
+                self.config.link_check,
+            ))
+        });
         let shared = Shared {
             conn,
+            direct,
             addr: Arc::clone(&addr),
             generation: st.generation,
         };
@@ -439,7 +468,7 @@ impl Connections {
     pub(crate) async fn run(&self, cmd: &redis::Cmd, extra: Duration) -> Result<Value, Error> {
         let limit = self.config.response_timeout.saturating_add(extra);
         let shared = self.shared().await?;
-        match exec(shared.conn.clone(), cmd, limit).await {
+        match exec_main(&shared, cmd, limit).await {
             Ok(v) => Ok(v),
             Err(fail) => self.recover(shared, cmd, limit, fail).await,
         }
@@ -461,7 +490,7 @@ impl Connections {
                 if next.addr == shared.addr {
                     return Err(e);
                 }
-                let retried = exec(next.conn.clone(), cmd, limit).await;
+                let retried = exec_main(&next, cmd, limit).await;
                 retried.map_err(|f| self.settle(&next, f, adding))
             }
             Fail::Reply(e) => Err(e),
@@ -474,7 +503,7 @@ impl Connections {
                     )));
                 }
                 let next = self.shared().await?;
-                let retried = exec(next.conn.clone(), cmd, limit).await;
+                let retried = exec_main(&next, cmd, limit).await;
                 retried.map_err(|f| self.settle(&next, f, adding))
             }
             Fail::TimedOut(limit) => Err(self.settle(&shared, Fail::TimedOut(limit), adding)),
@@ -551,7 +580,7 @@ impl Connections {
         };
         if let Some(shared) = main {
             let limit = self.config.response_timeout;
-            return match exec(shared.conn.clone(), cmd, limit).await {
+            return match exec_main(&shared, cmd, limit).await {
                 Ok(v) => Ok(v),
                 Err(f) => Err(self.settle(&shared, f, false)),
             };
@@ -757,7 +786,7 @@ impl Connections {
         let shared = self.shared().await?;
         let addr = Arc::clone(&shared.addr);
         let limit = self.config.response_timeout;
-        match exec(shared.conn.clone(), cmd, limit).await {
+        match exec_main(&shared, cmd, limit).await {
             Ok(v) => Ok((v, addr)),
             Err(fail) => {
                 let v = self.recover(shared, cmd, limit, fail).await?;
@@ -1174,6 +1203,7 @@ mod tests {
             link_check: Duration::from_secs(4),
             hello_interval: None,
             affinity: true,
+            direct: false,
         }
     }
 

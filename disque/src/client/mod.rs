@@ -312,6 +312,7 @@ impl ClientBuilder {
             link_check: self.link_check,
             hello_interval: self.hello_interval,
             affinity: self.affinity,
+            direct: true,
         };
         let conns = Connections::connect(config, self.blocking).await?;
         Ok(Client {
