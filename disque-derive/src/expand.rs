@@ -108,7 +108,7 @@ fn job_impl(input: &Input, model: &Model) -> TokenStream {
         setters.push(quote!(.asynchronous(#on)));
     }
     if let Some(ms) = options.timeout_ms {
-        setters.push(quote!(.timeout(::disque::__private::Duration::from_millis(#ms))));
+        setters.push(quote!(.replication_timeout(::disque::__private::Duration::from_millis(#ms))));
     }
     let shape = shape::canonical(input, *version);
     let mut fingerprint = quote!(SHAPE);

@@ -28,9 +28,12 @@
 //! # }
 //! ```
 
+mod clients;
 mod cmd;
+mod config;
 mod connection;
 pub mod frame;
+mod monitor;
 mod server;
 mod shared;
 mod state;
@@ -42,40 +45,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use cmd::cluster::Peer;
+pub use config::{parse_memory, Config};
 use shared::Shared;
-
-/// How to start a node.
-///
-/// ```
-/// let config = disque_embedded::Config::default();
-/// assert_eq!(config.addr.port(), 7711);
-/// assert!(config.addr.ip().is_loopback());
-/// ```
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Address to bind; port 0 picks a free port.
-    pub addr: SocketAddr,
-    /// `--requirepass`: clients must AUTH first.
-    pub requirepass: Option<String>,
-    /// Most clients connected at once; more are refused with an error.
-    pub max_clients: usize,
-    /// Largest per-client query buffer, in bytes (Redis: 1 GiB).
-    pub max_query_buffer: usize,
-    /// Largest bulk string in a request, in bytes (Redis: 512 MiB).
-    pub max_bulk_len: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 7711)),
-            requirepass: None,
-            max_clients: 10_000,
-            max_query_buffer: 1024 * 1024 * 1024,
-            max_bulk_len: 512 * 1024 * 1024,
-        }
-    }
-}
 
 /// A running node; dropping it stops it.
 ///
@@ -83,11 +54,7 @@ impl Default for Config {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// use disque_embedded::{Config, Node};
-/// let node = Node::start(Config {
-///     addr: "127.0.0.1:0".parse().unwrap(),
-///     ..Config::default()
-/// })
-/// .await?;
+/// let node = Node::start(Config::default().addr(([127, 0, 0, 1], 0))).await?;
 /// assert_ne!(node.addr().port(), 0);
 /// node.shutdown().await;
 /// # Ok(())
@@ -106,11 +73,9 @@ impl Node {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let config = disque_embedded::Config {
-    ///     addr: "127.0.0.1:0".parse().unwrap(),
-    ///     requirepass: Some("secret".into()),
-    ///     ..Default::default()
-    /// };
+    /// let config = disque_embedded::Config::default()
+    ///     .addr(([127, 0, 0, 1], 0))
+    ///     .requirepass("secret");
     /// let node = disque_embedded::Node::start(config).await?;
     /// node.shutdown().await;
     /// # Ok(())
@@ -124,6 +89,7 @@ impl Node {
             config.requirepass.clone(),
             config.max_clients,
         ));
+        shared.db().set_maxmemory(config.maxmemory);
         let limits = frame::Limits {
             max_bulk_len: config.max_bulk_len,
             max_query_buffer: config.max_query_buffer,
@@ -153,11 +119,7 @@ impl Node {
     /// # }
     /// ```
     pub async fn start_ephemeral() -> std::io::Result<Node> {
-        Self::start(Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..Config::default()
-        })
-        .await
+        Self::start(Config::default().addr(([127, 0, 0, 1], 0))).await
     }
 
     /// The address the node listens on.

@@ -36,7 +36,7 @@ use crate::{
 /// preferred.
 ///
 /// ```
-/// use disque::{codec::Bincode, Job, JobOptions};
+/// use disque::{Bincode, Job, JobOptions};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct Ping;
@@ -72,7 +72,7 @@ pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 's
 /// header ([`crate::payload`]) followed by the codec's bytes.
 ///
 /// ```
-/// use disque::{job::encode_payload, Job};
+/// use disque::{__private::encode_payload, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job)]
 /// #[job(queue = "thumbnails")]
@@ -107,7 +107,7 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
 /// cannot decode.
 ///
 /// ```
-/// use disque::{job::{decode_payload, encode_payload}, Error, Job};
+/// use disque::{__private::{decode_payload, encode_payload}, Error, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job, Debug, PartialEq)]
 /// #[job(queue = "a")]

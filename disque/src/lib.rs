@@ -19,32 +19,31 @@
 //! # Ok(()) }
 //! ```
 
-pub mod client;
+// Every module is private: each public type has one path, at the crate root.
+mod client;
 mod cluster;
-pub mod codec;
-pub mod delivery;
-pub mod error;
-pub mod id;
-pub mod job;
-pub mod options;
-pub mod payload;
-pub mod reply;
-mod scan;
-pub mod scan_options;
-mod wait;
+mod codec;
+mod delivery;
+mod error;
+mod id;
+mod job;
+mod options;
+mod payload;
+mod reply;
 
-pub use client::{Client, ClientBuilder, Op, ToAddrs, DEFAULT_PORT};
+pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
 pub use cluster::ClusterNode;
-pub use codec::Codec;
+#[cfg(feature = "json")]
+pub use codec::Json;
+pub use codec::{Bincode, Codec, CodecError};
 pub use delivery::Delivery;
 pub use error::Error;
 pub use id::JobId;
 pub use job::{Job, JobSet};
-pub use options::JobOptions;
+pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
 };
-pub use scan_options::{JobScanOptions, JobScanReply, QueueScanOptions};
 
 #[cfg(feature = "derive")]
 pub use disque_derive::{Job, JobSet};
@@ -55,7 +54,7 @@ pub mod __private {
     pub use crate::codec::Bincode;
     pub use crate::delivery::Delivery;
     pub use crate::error::Error;
-    pub use crate::job::{support::*, Job, JobSet};
+    pub use crate::job::{decode_payload, encode_payload, support::*, Job, JobSet};
     pub use crate::options::JobOptions;
     pub use crate::payload::{fingerprint, fingerprint_extend};
     pub use core::any::type_name;

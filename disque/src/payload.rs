@@ -22,17 +22,6 @@
 //! fingerprint is neither its own nor one of the fingerprints its job type
 //! accepts (`#[job(accept = [0x…])]`). A raw consumer sees the whole body,
 //! header included; [`Header::parse`] splits it.
-//!
-//! ```
-//! use disque::payload::Header;
-//!
-//! let mut body = Vec::new();
-//! Header { codec: 1, fingerprint: 0x0123_4567_89ab_cdef }.write(&mut body);
-//! body.extend_from_slice(b"rest");
-//! let (header, rest) = Header::parse(&body).unwrap();
-//! assert_eq!(header.fingerprint, 0x0123_4567_89ab_cdef);
-//! assert_eq!(rest, b"rest");
-//! ```
 
 use std::fmt;
 
@@ -44,15 +33,6 @@ pub const FORMAT_VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 12;
 
 /// The header of a typed payload.
-///
-/// ```
-/// use disque::payload::{Header, HEADER_LEN};
-///
-/// let mut out = Vec::new();
-/// Header { codec: 2, fingerprint: 1 }.write(&mut out);
-/// assert_eq!(out.len(), HEADER_LEN);
-/// assert_eq!(&out[..4], b"DQ\x01\x02");
-/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// The codec id of the bytes that follow.
@@ -71,12 +51,6 @@ impl Header {
     }
 
     /// Splits a body into its header and the codec's bytes.
-    ///
-    /// ```
-    /// use disque::payload::Header;
-    ///
-    /// assert!(Header::parse(b"plain text").is_err());
-    /// ```
     pub fn parse(body: &[u8]) -> Result<(Header, &[u8]), HeaderError> {
         let Some((head, rest)) = body.split_first_chunk::<HEADER_LEN>() else {
             return Err(HeaderError::new(body));
@@ -98,11 +72,6 @@ impl Header {
 /// A body that does not start with a typed payload header (version 1).
 ///
 /// Its `Display` describes what was found instead.
-///
-/// ```
-/// let error = disque::payload::Header::parse(b"hi").unwrap_err();
-/// assert_eq!(error.to_string(), "a body of 2 bytes starting with \"hi\"");
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderError {
     found: String,
@@ -140,12 +109,6 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 /// The 64-bit FNV-1a hash of `shape`: the fingerprint of a job type whose
 /// canonical description is `shape`. A `const fn`, evaluated at compile time
 /// in the code `#[derive(Job)]` generates.
-///
-/// ```
-/// // The FNV-1a test vectors.
-/// assert_eq!(disque::payload::fingerprint(""), 0xcbf2_9ce4_8422_2325);
-/// assert_eq!(disque::payload::fingerprint("a"), 0xaf63_dc4c_8601_ec8c);
-/// ```
 pub const fn fingerprint(shape: &str) -> u64 {
     hash_bytes(FNV_OFFSET, shape.as_bytes())
 }
@@ -153,13 +116,6 @@ pub const fn fingerprint(shape: &str) -> u64 {
 /// Folds `part` into the fingerprint `hash`, after a separator byte (so that
 /// `("ab", "c")` and `("a", "bc")` differ). Generic job types fold in the
 /// type names of their parameters this way.
-///
-/// ```
-/// use disque::payload::{fingerprint, fingerprint_extend};
-///
-/// let base = fingerprint("struct Resize<T>{image:T}");
-/// assert_ne!(fingerprint_extend(base, "u8"), fingerprint_extend(base, "u16"));
-/// ```
 pub const fn fingerprint_extend(hash: u64, part: &str) -> u64 {
     hash_bytes(hash_bytes(hash, &[0]), part.as_bytes())
 }
@@ -224,5 +180,73 @@ mod tests {
         let a = fingerprint_extend(fingerprint_extend(FNV_OFFSET, "ab"), "c");
         let b = fingerprint_extend(fingerprint_extend(FNV_OFFSET, "a"), "bc");
         assert_ne!(a, b);
+    }
+
+    // The examples of these crate-private items (formerly doc tests).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::payload::Header;
+
+        let mut body = Vec::new();
+        Header {
+            codec: 1,
+            fingerprint: 0x0123_4567_89ab_cdef,
+        }
+        .write(&mut body);
+        body.extend_from_slice(b"rest");
+        let (header, rest) = Header::parse(&body).unwrap();
+        assert_eq!(header.fingerprint, 0x0123_4567_89ab_cdef);
+        assert_eq!(rest, b"rest");
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_2() -> Result<(), crate::Error> {
+        use crate::payload::{Header, HEADER_LEN};
+
+        let mut out = Vec::new();
+        Header {
+            codec: 2,
+            fingerprint: 1,
+        }
+        .write(&mut out);
+        assert_eq!(out.len(), HEADER_LEN);
+        assert_eq!(&out[..4], b"DQ\x01\x02");
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_3() -> Result<(), crate::Error> {
+        use crate::payload::Header;
+
+        assert!(Header::parse(b"plain text").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_4() -> Result<(), crate::Error> {
+        let error = crate::payload::Header::parse(b"hi").unwrap_err();
+        assert_eq!(error.to_string(), "a body of 2 bytes starting with \"hi\"");
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_5() -> Result<(), crate::Error> {
+        // The FNV-1a test vectors.
+        assert_eq!(crate::payload::fingerprint(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(crate::payload::fingerprint("a"), 0xaf63_dc4c_8601_ec8c);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_6() -> Result<(), crate::Error> {
+        use crate::payload::{fingerprint, fingerprint_extend};
+
+        let base = fingerprint("struct Resize<T>{image:T}");
+        assert_ne!(
+            fingerprint_extend(base, "u8"),
+            fingerprint_extend(base, "u16")
+        );
+        Ok(())
     }
 }

@@ -692,12 +692,18 @@ impl Connections {
         name: &str,
         ids: &[(JobId, Option<Arc<NodeAddr>>)],
     ) -> Result<u64, Error> {
+        let span = tracing::Span::current();
+        span.record("jobs", ids.len());
+        if let [(one, _)] = ids {
+            span.record("job_id", tracing::field::display(one));
+        }
         let main = self.state().main_addr.clone();
         let direct = ids
             .iter()
             .all(|(_, d)| d.as_ref().is_none_or(|d| *d == main));
         if self.single_node() && direct {
-            let cmd = super::ids::multi_id_cmd(name, ids.iter().map(|(id, _)| id));
+            let cmd =
+                super::ids::multi_id_cmd(name, &ids.iter().map(|(id, _)| id).collect::<Vec<_>>());
             let reply = self.run(&cmd, Duration::ZERO).await?;
             return super::ids::int_reply(name, reply);
         }
@@ -716,7 +722,10 @@ impl Connections {
         }
         let mut total = 0u64;
         for (addr, members) in groups {
-            let cmd = super::ids::multi_id_cmd(name, members.iter().map(|&i| &ids[i].0));
+            let cmd = super::ids::multi_id_cmd(
+                name,
+                &members.iter().map(|&i| &ids[i].0).collect::<Vec<_>>(),
+            );
             let got = match self.run_on(&addr, &cmd).await {
                 Ok(v) => Some(super::ids::int_reply(name, v)?),
                 Err(e) if e.is_connection() || e.is_timeout() || is_leaving(&e) => None,
@@ -728,7 +737,7 @@ impl Connections {
                 _ => {
                     for &i in &members {
                         let (id, d) = &ids[i];
-                        let one = super::ids::multi_id_cmd(name, [id]);
+                        let one = super::ids::multi_id_cmd(name, &[id]);
                         for other in self
                             .route(id, d.as_ref())
                             .into_iter()

@@ -1,5 +1,5 @@
-use disque::codec::{Codec, CodecError, Json};
-use disque::job::{decode_payload, encode_payload};
+use disque::{Codec, CodecError, Json};
+use disque::__private::{decode_payload, encode_payload};
 use disque::Job;
 use serde::{Deserialize, Serialize};
 

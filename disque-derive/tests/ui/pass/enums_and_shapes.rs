@@ -1,4 +1,4 @@
-use disque::job::{decode_payload, encode_payload};
+use disque::__private::{decode_payload, encode_payload};
 use disque::Job;
 use serde::{Deserialize, Serialize};
 
