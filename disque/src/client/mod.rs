@@ -59,9 +59,10 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects with default settings to the first of `addrs` that answers
-    /// (`"host:port"`, `"a:7711,b:7711"`, `&["a:7711", "b:7711"]`, `Vec<String>`…);
-    /// the others are kept for reconnecting.
+    /// Connects with default settings to the best node of `addrs` that
+    /// answers (`"host:port"`, `"a:7711,b:7711"`, `&["a:7711", "b:7711"]`,
+    /// `Vec<String>`…); the others, and every node their `HELLO` names, are
+    /// kept for reconnecting (see [`ClientBuilder::connect`]).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
@@ -328,7 +329,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects to the first of `addrs` that answers.
+    /// Connects to the best node that answers: the seeds `addrs` in order,
+    /// then the nodes their `HELLO` names, lowest priority first (a node
+    /// leaving the cluster only when no other answers). Each connection is
+    /// checked to answer within the connect timeout.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
