@@ -227,8 +227,9 @@ impl Node {
     }
 
     /// This node as a [`Peer`] for another node's [`Node::set_peers`]: its
-    /// id and address, priority 1 while it runs, 100 once it is leaving or
-    /// stopped (as a real Disque lists a failed node).
+    /// id and address, priority 1 while it runs, 100 while it is leaving and
+    /// 5 once it is stopped (as the nodes of a real Disque cluster list a dead
+    /// node until its failure is detected, 15 s later) — see [`Peer::priority`].
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

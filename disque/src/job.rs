@@ -69,7 +69,7 @@ pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 's
 }
 
 /// Encodes a job value into the bytes sent as the ADDJOB body: the payload
-/// header ([`crate::payload`]) followed by the codec's bytes.
+/// header (the `payload` module) followed by the codec's bytes.
 ///
 /// ```
 /// use disque::{__private::encode_payload, Job};

@@ -18,6 +18,13 @@
 //! job.ack().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Every public type has one path, at the crate root (`disque::Client`,
+//! `disque::JobOptions`, `disque::JobState`…); the modules are private:
+//!
+//! ```compile_fail,E0603
+//! use disque::options::JobOptions; // error[E0603]: module `options` is private
+//! ```
 
 // Every module is private: each public type has one path, at the crate root.
 mod client;
