@@ -132,8 +132,8 @@ async fn kill_the_connected_node_under_load() {
     let lost = acked.iter().filter(|(id, _)| !got.contains(id)).count();
     let before = acked
         .iter()
-        .filter(|(_, t)| *t < killed_at)
-        .last()
+        .rev()
+        .find(|(_, t)| *t < killed_at)
         .map(|(_, t)| *t);
     let after = acked.iter().find(|(_, t)| *t > killed_at).map(|(_, t)| *t);
     let outage = match (before, after) {
