@@ -69,6 +69,9 @@ struct Client {
     chunks: Vec<Bytes>,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
+    /// The AOF offset of the last change this connection's commands made
+    /// and has not yet waited for (0: none).
+    logged: u64,
     /// Bytes of requests parsed since `rbuf` was last renewed: past
     /// [`SHRINK_ABOVE`], `rbuf` may share its memory with large job bodies.
     parsed_since_renew: usize,
@@ -126,6 +129,7 @@ pub async fn serve(
         wbuf: BytesMut::with_capacity(BUF_CAPACITY),
         chunks: Vec::new(),
         pending: Pending::default(),
+        logged: 0,
         parsed_since_renew: 0,
     };
     loop {
@@ -133,17 +137,21 @@ pub async fn serve(
         match c.run_batch() {
             BatchEnd::NeedInput => {}
             BatchEnd::Flush => {
-                if c.write_out().await.is_err() {
+                if !c.settle(&mut shutdown).await || c.write_out().await.is_err() {
                     return;
                 }
                 continue;
             }
             BatchEnd::Close => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 return;
             }
             BatchEnd::Shutdown => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 c.shared.trigger_shutdown();
                 return;
             }
@@ -153,7 +161,8 @@ pub async fn serve(
                 withcounters,
                 timeout_ms,
             } => {
-                if c.write_out().await.is_err()
+                if !c.settle(&mut shutdown).await
+                    || c.write_out().await.is_err()
                     || !c
                         .wait_for_job(&mut shutdown, id, rx, withcounters, timeout_ms)
                         .await
@@ -165,7 +174,10 @@ pub async fn serve(
                 continue;
             }
         }
-        if c.write_out().await.is_err() || c.rbuf.len() >= c.limits.max_query_buffer {
+        if !c.settle(&mut shutdown).await
+            || c.write_out().await.is_err()
+            || c.rbuf.len() >= c.limits.max_query_buffer
+        {
             return;
         }
         // After large requests the buffer is renewed (what little it still
@@ -245,8 +257,13 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
+            let logged = db.log_end();
             self.session.skip_current = std::mem::take(&mut self.session.skip_next);
-            match cmd::execute(shared, db, &mut self.session, &args) {
+            let outcome = cmd::execute(shared, db, &mut self.session, &args);
+            if db.log_end() != logged {
+                self.logged = db.log_end();
+            }
+            match outcome {
                 Outcome::Reply(reply) => {
                     if !(self.session.reply_off || self.session.skip_current) {
                         reply.encode_sharing(&mut self.wbuf, SHARE_BULK_FROM, &mut self.chunks);
@@ -359,6 +376,21 @@ impl Client {
         Stats::add(&stats.commands_processed, p.commands);
         Stats::add(&stats.net_input_bytes, p.input);
         Stats::add(&stats.net_output_bytes, p.output);
+    }
+
+    /// Under `appendfsync always`, waits until the changes made by the
+    /// commands whose replies are buffered are on disk (group commit: the
+    /// writer fsyncs many connections' records at once). False if the node
+    /// stops first: the replies are then not sent.
+    async fn settle(&mut self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let offset = std::mem::take(&mut self.logged);
+        if offset == 0 {
+            return true;
+        }
+        tokio::select! {
+            _ = self.shared.aof.wait_acked(offset) => true,
+            _ = stopped(shutdown) => false,
+        }
     }
 
     async fn write_out(&mut self) -> std::io::Result<()> {

@@ -37,6 +37,7 @@ mod job;
 mod options;
 mod payload;
 mod reply;
+mod worker;
 
 pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
 pub use cluster::ClusterNode;
@@ -50,6 +51,9 @@ pub use job::{Job, JobSet};
 pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
+};
+pub use worker::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
 };
 
 #[cfg(feature = "derive")]
