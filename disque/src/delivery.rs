@@ -3,6 +3,9 @@
 use std::ops::Deref;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::client::NodeAddr;
 use crate::{id::JobId, job::Job, Client, Error};
 
 /// A job taken from a queue: acknowledge it ([`ack`](Delivery::ack)) once
@@ -55,6 +58,8 @@ pub struct Delivery<T = Vec<u8>> {
     nacks: u64,
     additional_deliveries: u64,
     value: T,
+    /// The node that handed it out (where NACK and WORKING go first).
+    node: Option<Arc<NodeAddr>>,
 }
 
 impl Delivery<Vec<u8>> {
@@ -74,7 +79,14 @@ impl Delivery<Vec<u8>> {
             nacks,
             additional_deliveries,
             value: body,
+            node: None,
         }
+    }
+
+    /// Records the node that handed the job out.
+    pub(crate) fn delivered_by(mut self, node: Arc<NodeAddr>) -> Self {
+        self.node = Some(node);
+        self
     }
 
     /// Decodes the raw body as a `J`.
@@ -110,6 +122,7 @@ impl Delivery<Vec<u8>> {
             nacks: self.nacks,
             additional_deliveries: self.additional_deliveries,
             value,
+            node: self.node,
         })
     }
 
@@ -235,7 +248,12 @@ impl<T> Delivery<T> {
     /// ```
     #[tracing::instrument(name = "ack", level = "debug", skip_all, fields(queue = %self.queue, job_type = std::any::type_name::<T>(), job_id = tracing::field::Empty))]
     pub async fn ack(self) -> Result<(), Error> {
-        self.client.multi_id("ACKJOB", [&self.id]).await.map(drop)
+        let ids = [(self.id.clone(), self.node.clone())];
+        self.client
+            .conns()
+            .run_ids_routed("ACKJOB", &ids)
+            .await
+            .map(drop)
     }
 
     /// Gives the job back (`NACK`): queued again at once, its nack count + 1.
@@ -251,7 +269,14 @@ impl<T> Delivery<T> {
     /// ```
     #[tracing::instrument(name = "nack", level = "debug", skip_all, fields(queue = %self.queue, job_type = std::any::type_name::<T>(), job_id = tracing::field::Empty))]
     pub async fn nack(self) -> Result<(), Error> {
-        self.client.multi_id("NACK", [&self.id]).await.map(drop)
+        let ids = [(self.id.clone(), self.node.clone())];
+        match self.client.conns().run_ids_routed("NACK", &ids).await? {
+            0 => Err(Error::NoJob(format!(
+                "NACK {}: no node knows the job any more (acked, expired or deleted)",
+                self.id
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Tells Disque the job is still being worked on (`WORKING`): its next
@@ -270,7 +295,7 @@ impl<T> Delivery<T> {
     /// ```
     #[tracing::instrument(name = "working", level = "debug", skip_all, fields(queue = %self.queue, job_id = %self.id, job_type = std::any::type_name::<T>()))]
     pub async fn working(&self) -> Result<Duration, Error> {
-        self.client.working_id(&self.id).await
+        self.client.working_at(&self.id, self.node.as_ref()).await
     }
 
     /// The client this delivery acknowledges through.

@@ -29,6 +29,7 @@
 
 // Every module is private: each public type has one path, at the crate root.
 mod client;
+mod cluster;
 mod codec;
 mod delivery;
 mod error;
@@ -40,6 +41,7 @@ mod reply;
 mod worker;
 
 pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
+pub use cluster::ClusterNode;
 #[cfg(feature = "json")]
 pub use codec::Json;
 pub use codec::{Bincode, Codec, CodecError};

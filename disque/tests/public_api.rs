@@ -14,9 +14,10 @@ use disque::{
 };
 #[allow(unused_imports)]
 use disque::{
-    Bincode, Client, ClientBuilder, Codec, CodecError, ConsumeOptions, Delivery, Error, Hello,
-    Info, InfoSection, Job, JobId, JobInfo, JobOp, JobOptions, JobScanOptions, JobSet, JobState,
-    NodeInfo, PauseState, QueueScanOptions, QueueStats, ReceivedJob, ToAddrs, DEFAULT_PORT,
+    Bincode, Client, ClientBuilder, ClusterNode, Codec, CodecError, ConsumeOptions, Delivery,
+    Error, Hello, Info, InfoSection, Job, JobId, JobInfo, JobOp, JobOptions, JobScanOptions,
+    JobSet, JobState, NodeInfo, PauseState, QueueScanOptions, QueueStats, ReceivedJob, ToAddrs,
+    DEFAULT_PORT,
 };
 
 /// Every name `lib.rs` re-exports at the root (`Job` and `JobSet` are both a
@@ -26,6 +27,7 @@ const ROOT_ITEMS: &[&str] = &[
     "Bincode",
     "Client",
     "ClientBuilder",
+    "ClusterNode",
     "Codec",
     "CodecError",
     "ConsumeOptions",
