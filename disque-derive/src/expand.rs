@@ -110,39 +110,19 @@ fn job_impl(input: &Input, model: &Model) -> TokenStream {
     if let Some(ms) = options.timeout_ms {
         setters.push(quote!(.timeout(::disque::__private::Duration::from_millis(#ms))));
     }
-    let shape = shape::canonical(input, *version);
-    let mut fingerprint = quote!(SHAPE);
-    for param in &input.generics.params {
-        fingerprint = match param {
-            GenericParam::Type(t) => {
-                let t = &t.ident;
-                quote!(::disque::__private::fingerprint_extend(
-                    #fingerprint,
-                    ::disque::__private::type_name::<#t>()
-                ))
-            }
-            GenericParam::Const(c) => {
-                let c = &c.ident;
-                quote!(::disque::__private::fingerprint_extend(
-                    #fingerprint,
-                    &::disque::__private::ToString::to_string(&#c)
-                ))
-            }
-            GenericParam::Lifetime(_) => fingerprint,
-        };
-    }
+    // The declaration stands in for the traced serde shape when that cannot
+    // be traced (see `disque::Job::fingerprint`).
+    let declaration = shape::canonical(input);
     quote! {
         #header {
             const QUEUE: &'static str = #queue;
             const PRIORITY: i64 = #priority;
             const ACCEPTED_FINGERPRINTS: &'static [u64] = &[#(#accept),*];
+            const VERSION: u32 = #version;
+            const DECLARATION: &'static str = #declaration;
             type Codec = #codec;
             fn options() -> ::disque::__private::JobOptions {
                 ::disque::__private::JobOptions::new() #(#setters)*
-            }
-            fn fingerprint() -> u64 {
-                const SHAPE: u64 = ::disque::__private::fingerprint(#shape);
-                #fingerprint
             }
         }
     }

@@ -129,7 +129,7 @@ use syn::{parse_macro_input, DeriveInput};
 ///     url: String,
 /// }
 ///
-/// let body = disque::job::encode_payload(&Webhook { url: "https://x".into() }).unwrap();
+/// let body = disque::encode_payload(&Webhook { url: "https://x".into() }).unwrap();
 /// assert_eq!(&body[12..], br#"{"url":"https://x"}"#);
 /// ```
 ///
