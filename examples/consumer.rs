@@ -14,7 +14,9 @@ async fn main() -> Result<(), disque::Error> {
     let mut done = 0;
     // Each wait is bounded; an idle queue for 10 s ends the example.
     while let Some(job) = client
-        .consume_timeout::<MakeThumbnail>(Duration::from_secs(10))
+        .consume_with::<MakeThumbnail>(
+            disque::ConsumeOptions::new().timeout(Duration::from_secs(10)),
+        )
         .await?
     {
         println!(

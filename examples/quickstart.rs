@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --example quickstart                              # embedded node
 //! DISQUE_ADDRS=127.0.0.1:7711 cargo run --example quickstart  # a real Disque
+//! RUST_LOG=disque=debug cargo run --example quickstart        # + the client's spans
 //! ```
 
 use std::time::Duration;
@@ -55,6 +56,17 @@ const PER_TYPE: usize = 3;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // With RUST_LOG set (e.g. `disque=debug`), print the client's spans on
+    // stderr as they close: one per enqueue, consume and ack, each with its
+    // queue, job type and job id.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     // A real Disque if DISQUE_ADDRS names one, else an embedded node on a free port.
     let (addrs, _node) = match std::env::var("DISQUE_ADDRS") {
         Ok(addrs) if !addrs.trim().is_empty() => (addrs, None),

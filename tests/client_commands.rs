@@ -5,8 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::{unique_queue, Target};
-use disque::reply::{JobState, PauseState};
-use disque::{Client, JobOptions};
+use disque::{Client, ConsumeOptions};
+use disque::{JobState, PauseState};
 use futures_util::TryStreamExt;
 
 async fn client(target: &Target) -> Client {
@@ -71,9 +71,13 @@ async fn get_on_empty_queues_with_nohang_is_none() {
     let target = Target::start().await;
     let client = client(&target).await;
     let q = unique_queue("nohang");
-    assert!(client.nohang(true).get(&[&q]).await.unwrap().is_none());
     assert!(client
-        .get_many_with(&[&q], 5, JobOptions::new().nohang(true))
+        .get_with(&[&q], ConsumeOptions::new().nohang(true))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(client
+        .get_many_with(&[&q], ConsumeOptions::new().count(5).nohang(true))
         .await
         .unwrap()
         .is_empty());
@@ -86,7 +90,7 @@ async fn pipelined_adds_then_get_many_and_one_multi_id_ack() {
     let q = unique_queue("batch");
     let bodies: Vec<Vec<u8>> = (0..20).map(|i| format!("job-{i}").into_bytes()).collect();
     let ids = client
-        .add_many(&bodies, &q, JobOptions::new())
+        .add_many(&bodies, &q)
         .await
         .unwrap()
         .into_iter()
@@ -106,7 +110,8 @@ async fn add_many_reports_each_refusal_in_place() {
     let client = client(&target).await;
     let q = unique_queue("batchfull");
     let results = client
-        .add_many(&[b"a", b"b", b"c"], &q, JobOptions::new().maxlen(2))
+        .maxlen(2)
+        .add_many(&[b"a", b"b", b"c"], &q)
         .await
         .unwrap();
     assert!(results[0].is_ok() && results[1].is_ok());
@@ -115,7 +120,7 @@ async fn add_many_reports_each_refusal_in_place() {
         "{results:?}"
     );
     let none: [&[u8]; 0] = [];
-    let results = client.add_many(&none, &q, JobOptions::new()).await.unwrap();
+    let results = client.add_many(&none, &q).await.unwrap();
     assert!(results.is_empty(), "no body, no command");
 }
 
@@ -133,7 +138,7 @@ async fn fast_ack_nack_working_enqueue_dequeue_del_job() {
 
     assert_eq!(client.dequeue([&a]).await.unwrap(), 1);
     assert_eq!(client.len(&q).await.unwrap(), 1);
-    assert_eq!(client.enqueue_ids([&a]).await.unwrap(), 1);
+    assert_eq!(client.requeue([&a]).await.unwrap(), 1);
     assert_eq!(client.len(&q).await.unwrap(), 2);
 
     let job = client.get(&[&q]).await.unwrap().unwrap();
@@ -144,7 +149,7 @@ async fn fast_ack_nack_working_enqueue_dequeue_del_job() {
 
     assert_eq!(client.fast_ack([&a]).await.unwrap(), 1);
     assert!(client.show(&a).await.unwrap().is_none());
-    assert_eq!(client.del_job([&b]).await.unwrap(), 1);
+    assert_eq!(client.delete([&b]).await.unwrap(), 1);
     assert!(client.show(&b).await.unwrap().is_none());
     assert_eq!(client.len(&q).await.unwrap(), 0);
     // Zero ids: one command, nothing done.
@@ -190,7 +195,11 @@ async fn queue_stats_and_pause() {
     );
     assert_eq!(client.pause_state(&q).await.unwrap(), PauseState::Out);
     assert!(
-        client.nohang(true).get(&[&q]).await.unwrap().is_none(),
+        client
+            .get_with(&[&q], ConsumeOptions::new().nohang(true))
+            .await
+            .unwrap()
+            .is_none(),
         "paused for output"
     );
     assert_eq!(
@@ -198,7 +207,11 @@ async fn queue_stats_and_pause() {
         PauseState::Out
     );
     client.pause(&q, PauseState::None, false).await.unwrap();
-    assert!(client.nohang(true).get(&[&q]).await.unwrap().is_some());
+    assert!(client
+        .get_with(&[&q], ConsumeOptions::new().nohang(true))
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test]
@@ -207,10 +220,7 @@ async fn active_len_counts_every_active_job() {
     let client = client(&target).await;
     let q = unique_queue("active");
     let bodies: Vec<Vec<u8>> = (0..30).map(|i| vec![i as u8]).collect();
-    client
-        .add_many(&bodies, &q, JobOptions::new())
-        .await
-        .unwrap();
+    client.add_many(&bodies, &q).await.unwrap();
     let taken = client.get_many(&[&q], 25).await.unwrap();
     assert_eq!(taken.len(), 25);
     assert_eq!(client.active_len(&q).await.unwrap(), 25);
@@ -226,16 +236,14 @@ async fn scans_follow_the_cursor_to_the_end() {
     let q = unique_queue("scan");
     let bodies: Vec<Vec<u8>> = (0..50).map(|i| vec![i as u8]).collect();
     let ids: Vec<_> = client
-        .add_many(&bodies, &q, JobOptions::new())
+        .add_many(&bodies, &q)
         .await
         .unwrap()
         .into_iter()
         .map(Result::unwrap)
         .collect();
 
-    let opts = disque::scan_options::JobScanOptions::new()
-        .queue(&q)
-        .count(7);
+    let opts = disque::JobScanOptions::new().queue(&q).count(7);
     let mut seen: Vec<_> = client.scan_jobs(opts).try_collect().await.unwrap();
     seen.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     seen.dedup();
@@ -244,7 +252,7 @@ async fn scans_follow_the_cursor_to_the_end() {
     assert_eq!(seen, want);
 
     let queues: Vec<String> = client
-        .scan_queues(disque::scan_options::QueueScanOptions::new().count(2))
+        .scan_queues(disque::QueueScanOptions::new().count(2))
         .try_collect()
         .await
         .unwrap();
@@ -307,8 +315,7 @@ async fn many_tasks_share_one_client_while_consumers_block() {
             let q = q.clone();
             tokio::spawn(async move {
                 let job = c
-                    .timeout(Duration::from_secs(5))
-                    .get(&[&q])
+                    .get_with(&[&q], ConsumeOptions::new().timeout(Duration::from_secs(5)))
                     .await
                     .unwrap()
                     .expect("a job within 5 s");
@@ -381,7 +388,11 @@ async fn a_cancelled_blocking_get_takes_no_job_with_it() {
     }
     // … so the next job goes to the next consumer.
     let id = client.add(b"x", &q).await.unwrap();
-    let job = client.nohang(true).get(&[&q]).await.unwrap().unwrap();
+    let job = client
+        .get_with(&[&q], ConsumeOptions::new().nohang(true))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.id(), &id);
     job.ack().await.unwrap();
 }

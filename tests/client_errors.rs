@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{skip, unique_queue, Target};
-use disque::{Client, Error, JobId};
+use disque::{Client, ConsumeOptions, Error, JobId};
 
 async fn client(target: &Target) -> Client {
     Client::connect(target.addr()).await.unwrap()
@@ -45,13 +45,13 @@ async fn a_queue_paused_in_input_refuses_jobs() {
     let client = client(&target).await;
     let q = unique_queue("paused");
     client
-        .pause(&q, disque::reply::PauseState::In, false)
+        .pause(&q, disque::PauseState::In, false)
         .await
         .unwrap();
     let got = client.add(b"a", &q).await;
     assert!(matches!(got, Err(Error::Paused(_))), "{got:?}");
     client
-        .pause(&q, disque::reply::PauseState::None, false)
+        .pause(&q, disque::PauseState::None, false)
         .await
         .unwrap();
     client.add(b"a", &q).await.unwrap();
@@ -114,11 +114,11 @@ async fn wrong_or_missing_password_is_auth() {
         );
         return;
     }
-    let node = disque_embedded::Node::start(disque_embedded::Config {
-        addr: ([127, 0, 0, 1], 0).into(),
-        requirepass: Some("sesame".into()),
-        ..Default::default()
-    })
+    let node = disque_embedded::Node::start(
+        disque_embedded::Config::default()
+            .addr(([127, 0, 0, 1], 0))
+            .requirepass("sesame"),
+    )
     .await
     .unwrap();
     let wrong = Client::builder()
@@ -189,18 +189,19 @@ async fn a_lost_connection_is_reported_then_re_established() {
     // A blocking GETJOB leaves an idle dedicated connection in the pool.
     let q = unique_queue("reconnect");
     let short = Duration::from_millis(50);
-    assert!(client.timeout(short).get(&[&q]).await.unwrap().is_none());
+    assert!(client
+        .get_with(&[&q], ConsumeOptions::new().timeout(short))
+        .await
+        .unwrap()
+        .is_none());
     node.shutdown().await;
 
     let lost = client.ping().await;
     assert!(matches!(&lost, Err(e) if e.is_connection()), "{lost:?}");
 
-    let node = disque_embedded::Node::start(disque_embedded::Config {
-        addr,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let node = disque_embedded::Node::start(disque_embedded::Config::default().addr(addr))
+        .await
+        .unwrap();
     // Reconnects on a later call (after at most a short backoff).
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -211,6 +212,10 @@ async fn a_lost_connection_is_reported_then_re_established() {
         }
     }
     // The pool's connections to the old node are not reused.
-    assert!(client.timeout(short).get(&[&q]).await.unwrap().is_none());
+    assert!(client
+        .get_with(&[&q], ConsumeOptions::new().timeout(short))
+        .await
+        .unwrap()
+        .is_none());
     drop(node);
 }

@@ -1,19 +1,20 @@
 //! Options three ways: client defaults, per call, chained per operation —
-//! and a chain never changes the client it came from.
+//! a chain never changes the client it came from, and job options (ADDJOB)
+//! never change how a consumer waits (GETJOB).
 
 mod common;
 
 use std::time::Duration;
 
 use common::{unique_queue, Target};
-use disque::{Client, Error, JobOptions};
+use disque::{Client, ConsumeOptions, Error, JobOptions};
 
 #[tokio::test]
 async fn a_chain_never_changes_the_clients_defaults() {
     let target = Target::start().await;
     let defaults = JobOptions::new().ttl(Duration::from_secs(600));
     let client = Client::builder()
-        .defaults(defaults.clone())
+        .job_defaults(defaults.clone())
         .connect(target.addr())
         .await
         .unwrap();
@@ -26,12 +27,12 @@ async fn a_chain_never_changes_the_clients_defaults() {
         .await
         .unwrap();
     assert_eq!(
-        client.defaults(),
+        client.job_defaults(),
         &defaults,
         "the chain leaked into the client"
     );
     let clone = client.clone();
-    assert_eq!(clone.defaults(), &defaults);
+    assert_eq!(clone.job_defaults(), &defaults);
 
     let plain = client.add(b"b", &q).await.unwrap();
     let chained = client.show(&chained).await.unwrap().unwrap();
@@ -52,7 +53,7 @@ async fn a_chain_never_changes_the_clients_defaults() {
 async fn per_call_options_win_over_defaults_for_that_call_only() {
     let target = Target::start().await;
     let client = Client::builder()
-        .defaults(JobOptions::new().retry(Duration::from_secs(40)))
+        .job_defaults(JobOptions::new().retry(Duration::from_secs(40)))
         .connect(target.addr())
         .await
         .unwrap();
@@ -78,7 +79,7 @@ async fn every_addjob_option_reaches_the_server() {
     let client = Client::connect(target.addr()).await.unwrap();
     let q = unique_queue("allopts");
     let id = client
-        .timeout(Duration::from_secs(1))
+        .replication_timeout(Duration::from_secs(1))
         .replicate(1)
         .delay(Duration::from_secs(30))
         .retry(Duration::from_secs(45))
@@ -95,7 +96,7 @@ async fn every_addjob_option_reaches_the_server() {
     assert!(info.ttl <= Duration::from_secs(120) && info.ttl > Duration::from_secs(110));
     assert_eq!(id.ttl_minutes(), 3);
     assert_eq!(client.len(&q).await.unwrap(), 0, "delayed, not queued");
-    client.del_job([&id]).await.unwrap();
+    client.delete([&id]).await.unwrap();
 }
 
 #[tokio::test]
@@ -119,7 +120,78 @@ async fn refused_options_are_caught_before_sending() {
             "{opts:?}: {got:?}"
         );
     }
-    let got = client.get_many_with(&[&q], 0, JobOptions::new()).await;
+    let got = client
+        .get_many_with(&[&q], ConsumeOptions::new().count(0))
+        .await;
     assert!(matches!(got, Err(Error::InvalidOptions(_))), "{got:?}");
     assert_eq!(client.len(&q).await.unwrap(), 0, "nothing was added");
+}
+
+#[tokio::test]
+async fn a_replication_timeout_never_shortens_a_consumers_wait() {
+    let target = Target::start().await;
+    let replication = Duration::from_millis(200);
+    let client = Client::builder()
+        .job_defaults(JobOptions::new().replication_timeout(replication))
+        .connect(target.addr())
+        .await
+        .unwrap();
+    let q = unique_queue("repl-wait");
+    let consumer = client.clone();
+    let consumer_q = q.clone();
+    let mut get = tokio::spawn(async move { consumer.get(&[&consumer_q]).await });
+    // When one timeout served both, this GETJOB carried TIMEOUT 200 and gave
+    // up with nothing after 200 ms. It must still be waiting well after that.
+    let early = tokio::time::timeout(replication * 3, &mut get).await;
+    assert!(
+        early.is_err(),
+        "get returned within 3x the replication timeout: {early:?}"
+    );
+    // … and it is served the next job added (with that replication timeout).
+    let id = client.add(b"x", &q).await.unwrap();
+    let job = tokio::time::timeout(Duration::from_secs(10), get)
+        .await
+        .expect("the waiting get is served the new job")
+        .unwrap()
+        .unwrap()
+        .expect("a job, not a timeout");
+    assert_eq!(job.id(), &id);
+    job.ack().await.unwrap();
+    assert_eq!(client.job_defaults().replication_timeout, Some(replication));
+    assert_eq!(client.consume_defaults(), &ConsumeOptions::new());
+}
+
+#[tokio::test]
+async fn consume_defaults_apply_to_every_get_and_one_call_overrides_them() {
+    let target = Target::start().await;
+    let wait = Duration::from_millis(100);
+    let client = Client::builder()
+        .consume_defaults(ConsumeOptions::new().timeout(wait))
+        .connect(target.addr())
+        .await
+        .unwrap();
+    let q = unique_queue("consume-defaults");
+    // The default timeout ends an empty wait with nothing (a guard of 10 s
+    // turns a wait that would never end into a failure).
+    let got = tokio::time::timeout(Duration::from_secs(10), client.get(&[&q]))
+        .await
+        .expect("the default consume timeout ended the wait")
+        .unwrap();
+    assert!(got.is_none());
+    // One call's options win over the defaults: NOHANG returns at once, and
+    // COUNT takes several jobs.
+    for body in ["a", "b", "c"] {
+        client.add(body, &q).await.unwrap();
+    }
+    let jobs = client
+        .get_many_with(&[&q], ConsumeOptions::new().count(3).nohang(true))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    client.ack(jobs.iter().map(|j| j.id())).await.unwrap();
+    assert!(client
+        .get_with(&[&q], ConsumeOptions::new().nohang(true))
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::Target;
-use disque::{Client, Delivery, Error, Job, JobOptions, JobSet, JobState};
+use disque::{Client, ConsumeOptions, Delivery, Error, Job, JobOptions, JobSet, JobState};
 use serde::{Deserialize, Serialize};
 
 // Each job type has its own queue; every test starts its own embedded node,
@@ -62,7 +62,10 @@ async fn client(target: &Target) -> Client {
 /// Acks whatever is queued in `queue` (a shared external Disque may hold leftovers).
 async fn drain(client: &Client, queue: &str) {
     for _ in 0..1000 {
-        let jobs = client.nohang(true).get_many(&[queue], 100).await.unwrap();
+        let jobs = client
+            .get_many_with(&[queue], ConsumeOptions::new().count(100).nohang(true))
+            .await
+            .unwrap();
         if jobs.is_empty() {
             return;
         }
@@ -104,7 +107,7 @@ async fn consume_set_takes_the_highest_priority_first() {
     }
     assert_eq!(seen, [("urgent", 3), ("normal", 2), ("low", 1), ("low", 4)]);
     let none = client
-        .consume_set_timeout::<Work>(Duration::from_millis(100))
+        .consume_set_with::<Work>(ConsumeOptions::new().timeout(Duration::from_millis(100)))
         .await
         .unwrap();
     assert!(none.is_none());
@@ -116,18 +119,18 @@ async fn consume_timeout_is_none_then_some() {
     let client = client(&target).await;
     drain(&client, Urgent::QUEUE).await;
     assert!(client
-        .consume_timeout::<Urgent>(Duration::from_millis(100))
+        .consume_with::<Urgent>(ConsumeOptions::new().timeout(Duration::from_millis(100)))
         .await
         .unwrap()
         .is_none());
     assert!(client
-        .consume_timeout::<Urgent>(Duration::ZERO)
+        .consume_with::<Urgent>(ConsumeOptions::new().timeout(Duration::ZERO))
         .await
         .unwrap()
         .is_none());
     let id = client.enqueue(&Urgent { n: 9 }).await.unwrap();
     let got = client
-        .consume_timeout::<Urgent>(Duration::from_secs(2))
+        .consume_with::<Urgent>(ConsumeOptions::new().timeout(Duration::from_secs(2)))
         .await
         .unwrap()
         .unwrap();
@@ -140,7 +143,7 @@ async fn consume_timeout_is_none_then_some() {
 async fn typed_options_sit_between_client_defaults_and_the_call() {
     let target = Target::start().await;
     let client = Client::builder()
-        .defaults(JobOptions::new().retry(Duration::from_secs(5)).maxlen(1000))
+        .job_defaults(JobOptions::new().retry(Duration::from_secs(5)).maxlen(1000))
         .connect(target.addr())
         .await
         .unwrap();
@@ -170,7 +173,7 @@ async fn typed_options_sit_between_client_defaults_and_the_call() {
         client.show(&id2).await.unwrap().unwrap().retry,
         Duration::from_secs(8)
     );
-    client.del_job([&id, &id2]).await.unwrap();
+    client.delete([&id, &id2]).await.unwrap();
 }
 
 #[tokio::test]
@@ -178,8 +181,13 @@ async fn a_payload_of_another_type_is_a_decode_error_and_the_job_stays() {
     let target = Target::start().await;
     let client = client(&target).await;
     drain(&client, Expected::QUEUE).await;
-    // A job of another type lands in Expected's queue.
-    let body = disque::job::encode_payload(&Other { a: 1, b: 2 }).unwrap();
+    // A job of another type lands in Expected's queue: its payload, as
+    // `enqueue` wrote it in its own queue, added raw to Expected's.
+    drain(&client, Other::QUEUE).await;
+    client.enqueue(&Other { a: 1, b: 2 }).await.unwrap();
+    let other = client.get(&[Other::QUEUE]).await.unwrap().unwrap();
+    let body = other.body().to_vec();
+    other.ack().await.unwrap();
     let id = client
         .retry(Duration::from_secs(60))
         .add(&body, Expected::QUEUE)
@@ -202,5 +210,5 @@ async fn a_payload_of_another_type_is_a_decode_error_and_the_job_stays() {
         matches!(&err, Error::Decode(failure) if failure.id == junk),
         "{err:?}"
     );
-    client.del_job([&id, &junk]).await.unwrap();
+    client.delete([&id, &junk]).await.unwrap();
 }

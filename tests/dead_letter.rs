@@ -23,7 +23,7 @@ async fn only_dead_letter(client: &Client, queue: &str) -> DeadLetter {
     let dead_queue = format!("{queue}.dead");
     assert_eq!(client.len(&dead_queue).await.unwrap(), 1);
     let dead = client
-        .get_with(&[&dead_queue], JobOptions::new().nohang(true))
+        .get_with(&[&dead_queue], disque::ConsumeOptions::new().nohang(true))
         .await
         .unwrap()
         .expect("one dead letter");

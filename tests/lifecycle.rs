@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{unique_queue, Target};
-use disque::{Client, Delivery, JobOptions};
+use disque::{Client, ConsumeOptions, Delivery};
 use serde::{Deserialize, Serialize};
 
 /// A job type whose queue is chosen per test (the raw API carries the queue).
@@ -40,7 +40,7 @@ where
 /// Takes the one job of `queue` without blocking.
 async fn take(client: &Client, queue: &str) -> Option<Delivery> {
     client
-        .get_with(&[queue], JobOptions::new().nohang(true))
+        .get_with(&[queue], ConsumeOptions::new().nohang(true))
         .await
         .unwrap()
 }
@@ -117,8 +117,7 @@ async fn unacked_job_comes_back_after_its_retry() {
     assert_eq!(client.len(&q).await.unwrap(), 0, "active, not queued");
     drop(first); // neither acked nor nacked
     let again = client
-        .timeout(Duration::from_secs(5))
-        .get(&[&q])
+        .get_with(&[&q], ConsumeOptions::new().timeout(Duration::from_secs(5)))
         .await
         .unwrap()
         .expect("re-queued after RETRY 1 s");
@@ -163,8 +162,7 @@ async fn delayed_job_is_invisible_until_its_delay_passes() {
         "delivered before its delay"
     );
     let job = client
-        .timeout(Duration::from_secs(5))
-        .get(&[&q])
+        .get_with(&[&q], ConsumeOptions::new().timeout(Duration::from_secs(5)))
         .await
         .unwrap()
         .expect("queued once the delay passed");
@@ -208,8 +206,10 @@ async fn getjob_timeout_on_an_empty_queue_returns_nothing_after_that_time() {
     let q = unique_queue("empty");
     let started = Instant::now();
     let got = client
-        .timeout(Duration::from_millis(300))
-        .get(&[&q])
+        .get_with(
+            &[&q],
+            ConsumeOptions::new().timeout(Duration::from_millis(300)),
+        )
         .await
         .unwrap();
     assert!(got.is_none());
@@ -227,8 +227,10 @@ async fn getjob_longer_than_the_redis_crate_default_response_timeout_is_not_cut_
     let q = unique_queue("long");
     // redis 1.x cuts replies after 500 ms by default; this GETJOB waits 800 ms.
     let got = client
-        .timeout(Duration::from_millis(800))
-        .get(&[&q])
+        .get_with(
+            &[&q],
+            ConsumeOptions::new().timeout(Duration::from_millis(800)),
+        )
         .await
         .unwrap();
     assert!(got.is_none());

@@ -9,7 +9,7 @@
 mod common;
 
 use common::Target;
-use disque::{Client, Error, Job, JobOptions};
+use disque::{Client, ConsumeOptions, Error, Job};
 use std::time::Duration;
 
 /// How long to wait for a job that should come back after RETRY 1 s.
@@ -37,7 +37,7 @@ mod v2 {
 /// Same shape as `v1::Order`, but JSON: the codec differs.
 mod json {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-    #[job(queue = "disque-rs-typed-mismatch-codec", retry = "1s", codec = disque::codec::Json)]
+    #[job(queue = "disque-rs-typed-mismatch-codec", retry = "1s", codec = disque::Json)]
     pub struct Order {
         pub id: u64,
     }
@@ -54,7 +54,7 @@ mod bin {
 /// A JSON job as first written…
 mod legacy {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-    #[job(queue = "disque-rs-typed-mismatch-evolve", codec = disque::codec::Json)]
+    #[job(queue = "disque-rs-typed-mismatch-evolve", codec = disque::Json)]
     pub struct Order {
         pub id: u64,
     }
@@ -64,7 +64,7 @@ mod legacy {
 /// self-describing, so serde decides: accepted without ceremony.
 mod evolved {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-    #[job(queue = "disque-rs-typed-mismatch-evolve", codec = disque::codec::Json)]
+    #[job(queue = "disque-rs-typed-mismatch-evolve", codec = disque::Json)]
     pub struct Order {
         pub id: u64,
         #[serde(default)]
@@ -77,7 +77,7 @@ async fn connect(target: &Target, queue: &str) -> Client {
     if target.is_external() {
         for _ in 0..10_000 {
             match client
-                .get_with(&[queue], JobOptions::new().nohang(true))
+                .get_with(&[queue], ConsumeOptions::new().nohang(true))
                 .await
                 .unwrap()
             {
@@ -134,7 +134,7 @@ async fn payload_of_another_type_is_refused_and_comes_back() {
 
     // …so it is delivered again after its retry, to a consumer of the right type.
     let again = client
-        .consume_timeout::<v1::Order>(COMES_BACK_WITHIN)
+        .consume_with::<v1::Order>(ConsumeOptions::new().timeout(COMES_BACK_WITHIN))
         .await
         .unwrap()
         .expect("the refused job comes back after its 1 s retry");

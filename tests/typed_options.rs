@@ -78,7 +78,7 @@ async fn type_defaults_and_per_call_overrides_show_in_show() {
 
     assert_eq!(
         client
-            .del_job([&defaults, &overridden, &chained])
+            .delete([&defaults, &overridden, &chained])
             .await
             .unwrap(),
         3

@@ -7,7 +7,7 @@
 mod common;
 
 use common::Target;
-use disque::{Client, Delivery, Job, JobOptions, JobSet};
+use disque::{Client, ConsumeOptions, Delivery, Job, JobSet};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Job, Debug)]
@@ -47,7 +47,7 @@ async fn three_job_types_served_highest_priority_first() {
     if target.is_external() {
         for _ in 0..10_000 {
             match client
-                .get_with(&Work::queues(), JobOptions::new().nohang(true))
+                .get_with(&Work::queues(), ConsumeOptions::new().nohang(true))
                 .await
                 .unwrap()
             {

@@ -8,7 +8,7 @@
 mod common;
 
 use common::Target;
-use disque::{payload::Header, Client, Job, JobOptions};
+use disque::{Client, ConsumeOptions, Job};
 use serde::{Deserialize, Serialize};
 use std::fmt::Debug;
 
@@ -36,7 +36,7 @@ enum Op {
 }
 
 #[derive(Serialize, Deserialize, Job, Debug, PartialEq)]
-#[job(queue = "disque-rs-typed-roundtrip-webhook", codec = disque::codec::Json)]
+#[job(queue = "disque-rs-typed-roundtrip-webhook", codec = disque::Json)]
 struct Webhook {
     url: String,
     attempt: u8,
@@ -54,7 +54,7 @@ async fn connect(target: &Target, queues: &[&str]) -> Client {
 async fn drain(client: &Client, queues: &[&str]) {
     for _ in 0..10_000 {
         match client
-            .get_with(queues, JobOptions::new().nohang(true))
+            .get_with(queues, ConsumeOptions::new().nohang(true))
             .await
             .unwrap()
         {
@@ -144,9 +144,13 @@ async fn json_codec_round_trip_and_raw_body() {
     // A raw consumer sees the whole body: the header, then readable JSON.
     let raw = client.get(&[Webhook::QUEUE]).await.unwrap().unwrap();
     assert_eq!(raw.id(), &id);
-    let (header, json) = Header::parse(raw.body()).unwrap();
-    assert_eq!(header.codec, 2);
-    assert_eq!(header.fingerprint, Webhook::fingerprint());
+    // Header (12 bytes): "DQ", format version 1, codec id (2: JSON), the
+    // fingerprint as 8 little-endian bytes.
+    let body = raw.body();
+    assert_eq!(&body[..4], b"DQ\x01\x02");
+    let fingerprint: [u8; 8] = body[4..12].try_into().unwrap();
+    assert_eq!(u64::from_le_bytes(fingerprint), Webhook::fingerprint());
+    let json = &body[12..];
     assert_eq!(json, br#"{"url":"https://example.com/hook","attempt":1}"#);
     raw.nack().await.unwrap();
 

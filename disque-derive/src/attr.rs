@@ -140,7 +140,7 @@ impl Attrs {
                     Err(syn::Error::new_spanned(
                         &text,
                         "`codec` takes a type, not a string: write e.g. \
-                         `codec = disque::codec::Json`",
+                         `codec = disque::Json`",
                     ))
                 } else {
                     let codec: Type = input.parse()?;

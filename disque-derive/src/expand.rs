@@ -108,7 +108,7 @@ fn job_impl(input: &Input, model: &Model) -> TokenStream {
         setters.push(quote!(.asynchronous(#on)));
     }
     if let Some(ms) = options.timeout_ms {
-        setters.push(quote!(.timeout(::disque::__private::Duration::from_millis(#ms))));
+        setters.push(quote!(.replication_timeout(::disque::__private::Duration::from_millis(#ms))));
     }
     // The declaration stands in for the traced serde shape when that cannot
     // be traced (see `disque::Job::fingerprint`).

@@ -56,8 +56,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `ttl = "1d"` | duration, whole seconds, > 0 (default 1 day) | `TTL`: the job is deleted after this, whatever its state |
 /// | `maxlen = 1000` | 1–4294967295 | `MAXLEN`: refused if the queue already holds more |
 /// | `async` or `async = true` | flag or boolean | `ASYNC`: replicate in the background |
-/// | `timeout = "1500ms"` | duration, milliseconds allowed | the `ADDJOB` replication timeout |
-/// | `codec = disque::codec::Json` | a type implementing `disque::Codec` (default `disque::codec::Bincode`) | how the payload is encoded |
+/// | `timeout = "1500ms"` | duration, milliseconds allowed | the `ADDJOB` replication timeout (`JobOptions::replication_timeout`; never how long a consumer waits) |
+/// | `codec = disque::Json` | a type implementing `disque::Codec` (default `disque::Bincode`) | how the payload is encoded |
 /// | `version = 2` | 1–4294967295 (default 1) | bump to break compatibility on purpose |
 /// | `accept = [0x0123456789abcdef]` | list of 64-bit fingerprints | older payload fingerprints still decoded |
 ///
@@ -79,7 +79,7 @@ use syn::{parse_macro_input, DeriveInput};
 ///     maxlen = 500,
 ///     async,
 ///     timeout = "1500ms",
-///     codec = disque::codec::Bincode,
+///     codec = disque::Bincode,
 ///     version = 2,
 ///     accept = [0x0123456789abcdef],
 /// )]
@@ -98,7 +98,7 @@ use syn::{parse_macro_input, DeriveInput};
 ///         .ttl(Duration::from_secs(7_200))
 ///         .maxlen(500)
 ///         .asynchronous(true)
-///         .timeout(Duration::from_millis(1_500))
+///         .replication_timeout(Duration::from_millis(1_500))
 /// );
 /// ```
 ///
@@ -119,12 +119,12 @@ use syn::{parse_macro_input, DeriveInput};
 /// # Codecs
 ///
 /// Payloads are bincode by default. With the cargo feature `json`,
-/// `codec = disque::codec::Json` makes them JSON (readable in `SHOW`, easy to
+/// `codec = disque::Json` makes them JSON (readable in `SHOW`, easy to
 /// produce from other languages); any type implementing `disque::Codec` works.
 ///
 /// ```
 /// #[derive(serde::Serialize, serde::Deserialize, disque::Job)]
-/// #[job(queue = "webhooks", codec = disque::codec::Json)]
+/// #[job(queue = "webhooks", codec = disque::Json)]
 /// struct Webhook {
 ///     url: String,
 /// }
@@ -137,7 +137,7 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// Every payload starts with a header holding the type's fingerprint, a hash
 /// of its name, its fields' names and types as written, and its `version`
-/// (see `disque::payload`). A consumer refuses a payload with another
+/// (a header of 12 bytes: `DQ`, format version, codec id, fingerprint). A consumer refuses a payload with another
 /// fingerprint with `disque::Error::Decode` (the job is left to come back
 /// after its retry), so a producer and a consumer that disagree fail loudly.
 ///

@@ -4,6 +4,7 @@
 //! fast.
 
 use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,9 +14,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
+use crate::clients::ClientEntry;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
 use crate::shared::{stopped, Shared, Stats};
+use crate::state::Delivered;
 
 /// Initial capacity of the read and write buffers.
 const BUF_CAPACITY: usize = 16 * 1024;
@@ -40,7 +43,8 @@ enum BatchEnd {
     /// A GETJOB blocked.
     Wait {
         id: u64,
-        rx: oneshot::Receiver<Reply>,
+        rx: oneshot::Receiver<Option<Delivered>>,
+        withcounters: bool,
         timeout_ms: u64,
     },
 }
@@ -86,7 +90,20 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = socket.set_nodelay(true);
-    let session = Session::default();
+    let peer = socket
+        .peer_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    #[cfg(unix)]
+    let fd = i64::from(std::os::fd::AsRawFd::as_raw_fd(&socket));
+    #[cfg(not(unix))]
+    let fd = -1;
+    let table = shared.clone();
+    let registered = table.clients.register(peer, fd);
+    let me = registered.entry.clone();
+    let session = Session {
+        client: Some(me.clone()),
+        ..Session::default()
+    };
     let mut c = Client {
         socket,
         shared,
@@ -98,6 +115,7 @@ pub async fn serve(
         pending: Pending::default(),
     };
     loop {
+        c.wait_unpaused().await;
         match c.run_batch() {
             BatchEnd::NeedInput => {}
             BatchEnd::Flush => {
@@ -115,9 +133,16 @@ pub async fn serve(
                 c.shared.trigger_shutdown();
                 return;
             }
-            BatchEnd::Wait { id, rx, timeout_ms } => {
+            BatchEnd::Wait {
+                id,
+                rx,
+                withcounters,
+                timeout_ms,
+            } => {
                 if c.write_out().await.is_err()
-                    || !c.wait_for_job(&mut shutdown, id, rx, timeout_ms).await
+                    || !c
+                        .wait_for_job(&mut shutdown, id, rx, withcounters, timeout_ms)
+                        .await
                 {
                     c.shared.db().unblock(id);
                     return;
@@ -133,17 +158,30 @@ pub async fn serve(
         if c.rbuf.capacity() - c.rbuf.len() < MIN_READ {
             c.rbuf.reserve(BUF_CAPACITY);
         }
+        me.qbuf.store(c.rbuf.len(), Ordering::Relaxed);
+        me.qbuf_free
+            .store(c.rbuf.capacity() - c.rbuf.len(), Ordering::Relaxed);
         tokio::select! {
             n = c.socket.read_buf(&mut c.rbuf) => match n {
                 Ok(0) | Err(_) => return,
                 Ok(n) => c.pending.input += n as u64,
             },
+            _ = me.killed() => return,
             _ = stopped(&mut shutdown) => return,
         }
     }
 }
 
 impl Client {
+    /// Waits while CLIENT PAUSE holds the clients.
+    async fn wait_unpaused(&self) {
+        let until = self.shared.paused_until_ms.load(Ordering::Relaxed);
+        let now = self.shared.clock.now_ms();
+        if until > now {
+            tokio::time::sleep(Duration::from_millis(until - now)).await;
+        }
+    }
+
     /// Runs every complete request already buffered, synchronously.
     fn run_batch(&mut self) -> BatchEnd {
         let shared = &*self.shared;
@@ -172,15 +210,34 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
+            self.session.skip_current = std::mem::take(&mut self.session.skip_next);
             match cmd::execute(shared, db, &mut self.session, &args) {
-                Outcome::Reply(reply) => reply.encode(&mut self.wbuf),
+                Outcome::Reply(reply) => {
+                    if !(self.session.reply_off || self.session.skip_current) {
+                        reply.encode(&mut self.wbuf);
+                    }
+                    // CLIENT KILL of its own connection: close after the reply.
+                    if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
+                        break BatchEnd::Close;
+                    }
+                }
                 Outcome::Quit => {
                     Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
                     break BatchEnd::Close;
                 }
                 Outcome::Shutdown => break BatchEnd::Shutdown,
-                Outcome::Wait { id, rx, timeout_ms } => {
-                    break BatchEnd::Wait { id, rx, timeout_ms };
+                Outcome::Wait {
+                    id,
+                    rx,
+                    withcounters,
+                    timeout_ms,
+                } => {
+                    break BatchEnd::Wait {
+                        id,
+                        rx,
+                        withcounters,
+                        timeout_ms,
+                    };
                 }
             }
         };
@@ -199,7 +256,8 @@ impl Client {
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
         id: u64,
-        mut rx: oneshot::Receiver<Reply>,
+        mut rx: oneshot::Receiver<Option<Delivered>>,
+        withcounters: bool,
         timeout_ms: u64,
     ) -> bool {
         let deadline = (timeout_ms > 0).then(|| Instant::now() + Duration::from_millis(timeout_ms));
@@ -210,15 +268,34 @@ impl Client {
             }
         };
         tokio::pin!(timer);
-        let reply = loop {
+        // A node set leaving answers -LEAVING to the clients blocked on it.
+        let mut leaving = self.shared.cluster.watch_leaving();
+        let me = self.session.client.clone();
+        let killed = async move {
+            match me {
+                Some(me) => me.killed().await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::pin!(killed);
+        let _blocked = self.session.client.as_ref().map(|c| Blocked::new(c));
+        let job = loop {
             tokio::select! {
-                r = &mut rx => break r.unwrap_or(Reply::NilArray),
+                r = &mut rx => break r.ok().flatten(),
                 _ = &mut timer => {
                     if self.shared.db().unblock(id) {
-                        break Reply::NilArray;
+                        break None;
                     }
-                    // Served meanwhile: the reply is already in the channel.
-                    break (&mut rx).await.unwrap_or(Reply::NilArray);
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
+                }
+                _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
+                    if self.shared.db().unblock(id) {
+                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        return true;
+                    }
+                    // Served meanwhile: the job is already in the channel.
+                    break (&mut rx).await.ok().flatten();
                 }
                 n = self.socket.read_buf(&mut self.rbuf) => match n {
                     Ok(0) | Err(_) => return false,
@@ -229,10 +306,11 @@ impl Client {
                         }
                     }
                 },
+                _ = &mut killed => return false,
                 _ = stopped(shutdown) => return false,
             }
         };
-        reply.encode(&mut self.wbuf);
+        cmd::job_reply::waited(job, withcounters).encode(&mut self.wbuf);
         true
     }
 
@@ -253,5 +331,21 @@ impl Client {
         self.wbuf.clear();
         self.pending.output += n as u64;
         Ok(())
+    }
+}
+
+/// Shows a client as blocked (`flags=b` in CLIENT LIST) while it lives.
+struct Blocked<'a>(&'a ClientEntry);
+
+impl<'a> Blocked<'a> {
+    fn new(client: &'a ClientEntry) -> Self {
+        client.blocked.store(true, Ordering::Relaxed);
+        Blocked(client)
+    }
+}
+
+impl Drop for Blocked<'_> {
+    fn drop(&mut self) {
+        self.0.blocked.store(false, Ordering::Relaxed);
     }
 }

@@ -28,9 +28,12 @@
 //! # }
 //! ```
 
+mod clients;
 mod cmd;
+mod config;
 mod connection;
 pub mod frame;
+mod monitor;
 mod server;
 mod shared;
 mod state;
@@ -41,40 +44,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use cmd::cluster::Peer;
+pub use config::{parse_memory, Config};
 use shared::Shared;
-
-/// How to start a node.
-///
-/// ```
-/// let config = disque_embedded::Config::default();
-/// assert_eq!(config.addr.port(), 7711);
-/// assert!(config.addr.ip().is_loopback());
-/// ```
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Address to bind; port 0 picks a free port.
-    pub addr: SocketAddr,
-    /// `--requirepass`: clients must AUTH first.
-    pub requirepass: Option<String>,
-    /// Most clients connected at once; more are refused with an error.
-    pub max_clients: usize,
-    /// Largest per-client query buffer, in bytes (Redis: 1 GiB).
-    pub max_query_buffer: usize,
-    /// Largest bulk string in a request, in bytes (Redis: 512 MiB).
-    pub max_bulk_len: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            addr: SocketAddr::from(([127, 0, 0, 1], 7711)),
-            requirepass: None,
-            max_clients: 10_000,
-            max_query_buffer: 1024 * 1024 * 1024,
-            max_bulk_len: 512 * 1024 * 1024,
-        }
-    }
-}
 
 /// A running node; dropping it stops it.
 ///
@@ -82,11 +54,7 @@ impl Default for Config {
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> std::io::Result<()> {
 /// use disque_embedded::{Config, Node};
-/// let node = Node::start(Config {
-///     addr: "127.0.0.1:0".parse().unwrap(),
-///     ..Config::default()
-/// })
-/// .await?;
+/// let node = Node::start(Config::default().addr(([127, 0, 0, 1], 0))).await?;
 /// assert_ne!(node.addr().port(), 0);
 /// node.shutdown().await;
 /// # Ok(())
@@ -105,11 +73,9 @@ impl Node {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let config = disque_embedded::Config {
-    ///     addr: "127.0.0.1:0".parse().unwrap(),
-    ///     requirepass: Some("secret".into()),
-    ///     ..Default::default()
-    /// };
+    /// let config = disque_embedded::Config::default()
+    ///     .addr(([127, 0, 0, 1], 0))
+    ///     .requirepass("secret");
     /// let node = disque_embedded::Node::start(config).await?;
     /// node.shutdown().await;
     /// # Ok(())
@@ -123,6 +89,7 @@ impl Node {
             config.requirepass.clone(),
             config.max_clients,
         ));
+        shared.db().set_maxmemory(config.maxmemory);
         let limits = frame::Limits {
             max_bulk_len: config.max_bulk_len,
             max_query_buffer: config.max_query_buffer,
@@ -152,11 +119,7 @@ impl Node {
     /// # }
     /// ```
     pub async fn start_ephemeral() -> std::io::Result<Node> {
-        Self::start(Config {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..Config::default()
-        })
-        .await
+        Self::start(Config::default().addr(([127, 0, 0, 1], 0))).await
     }
 
     /// The address the node listens on.
@@ -171,6 +134,113 @@ impl Node {
     /// ```
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// This node's id (40 hex characters), as HELLO and CLUSTER MYID report
+    /// it; the ids of the jobs it creates carry its first 8 characters.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert_eq!(node.node_id().len(), 40);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn node_id(&self) -> String {
+        self.shared.db().node_id().to_owned()
+    }
+
+    /// Sets (or clears) "leaving the cluster", like `CLUSTER LEAVING yes|no`:
+    /// HELLO then reports this node with priority 100, GETJOB still hands out
+    /// the jobs it holds but answers `-LEAVING` where it would block (clients
+    /// already blocked get it at once), and ADDJOB is refused with NOREPL.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// node.set_leaving(true);
+    /// assert!(node.is_leaving());
+    /// node.set_leaving(false);
+    /// assert!(!node.is_leaving());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_leaving(&self, leaving: bool) {
+        self.shared.cluster.set_leaving(leaving);
+    }
+
+    /// Whether the node is leaving the cluster ([`Node::set_leaving`] or
+    /// `CLUSTER LEAVING yes`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert!(!node.is_leaving());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn is_leaving(&self) -> bool {
+        self.shared.cluster.is_leaving()
+    }
+
+    /// For client tests: the membership this node *presents* in HELLO,
+    /// CLUSTER NODES and CLUSTER INFO (replacing any earlier one; empty
+    /// makes it a lone node again). The node never contacts its peers and
+    /// never replicates: every job command keeps answering as a lone Disque
+    /// (ADDJOB with REPLICATE 2 is still refused with NOREPL), and
+    /// `CLUSTER MEET` stays refused. With peers set, HELLO shows this node's
+    /// own IP (a lone Disque shows `""`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use disque_embedded::Node;
+    /// let (a, b) = (Node::start_ephemeral().await?, Node::start_ephemeral().await?);
+    /// a.set_peers([b.peer()]);
+    /// b.set_peers([a.peer()]);
+    /// b.set_leaving(true); // `a`'s HELLO now lists `b` with priority 100
+    /// assert_eq!(a.peers()[0].priority(), 100);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_peers(&self, peers: impl IntoIterator<Item = Peer>) {
+        self.shared
+            .cluster
+            .set_peers(self.addr.ip(), peers.into_iter().collect());
+    }
+
+    /// The peers this node presents (see [`Node::set_peers`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert!(node.peers().is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peers(&self) -> Vec<Peer> {
+        self.shared.cluster.peers()
+    }
+
+    /// This node as a [`Peer`] for another node's [`Node::set_peers`]: its
+    /// id and address, priority 1 while it runs, 100 once it is leaving or
+    /// stopped (as a real Disque lists a failed node).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let peer = node.peer();
+    /// assert_eq!((peer.id(), peer.addr()), (node.node_id().as_str(), node.addr()));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn peer(&self) -> Peer {
+        Peer::live(self.node_id(), self.addr, &self.shared)
     }
 
     /// Resolves once the node was asked to stop (e.g. by a `SHUTDOWN`

@@ -17,6 +17,10 @@ use crate::shared::{Shared, Stats};
 const TICK: Duration = Duration::from_millis(100);
 /// Timers processed per lock of the state.
 const TIMERS_PER_LOCK: usize = 10_000;
+/// First wait after a failed accept; doubled at each failure in a row.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(1);
+/// Longest wait after failed accepts.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// Queue eviction runs every this many ticks.
 const GC_EVERY_TICKS: u32 = 10;
 
@@ -45,9 +49,13 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
             let now = timer_shared.clock.now_ms();
             // Many jobs due at once are processed in chunks, letting the
             // clients in between.
+            let started = std::time::Instant::now();
             while timer_shared.db().run_timers(now, TIMERS_PER_LOCK) {
                 tokio::task::yield_now().await;
             }
+            timer_shared
+                .monitor
+                .sample("jobs-processing", started.elapsed(), now / 1000);
             ticks = ticks.wrapping_add(1);
             if ticks.is_multiple_of(GC_EVERY_TICKS) {
                 timer_shared.db().evict_idle_queues(now);
@@ -55,19 +63,34 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
         }
     });
 
+    let mut backoff = Backoff::default();
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = crate::shared::stopped(&mut shutdown) => break,
         };
-        let Ok((mut socket, _)) = accepted else {
-            // Transient accept errors (e.g. too many open files): back off.
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
+        let (mut socket, peer) = match accepted {
+            Ok(accepted) => {
+                backoff.reset();
+                accepted
+            }
+            Err(error) => {
+                // Transient accept errors (e.g. too many open files): log,
+                // then wait longer each time in a row (mini-redis style),
+                // still answering shutdown.
+                let wait = backoff.failed();
+                tracing::warn!(%error, backoff_ms = wait.as_millis() as u64, "accept failed; backing off");
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = crate::shared::stopped(&mut shutdown) => break,
+                }
+                continue;
+            }
         };
         Stats::add(&shared.stats.connections_received, 1);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             Stats::add(&shared.stats.rejected_connections, 1);
+            tracing::warn!(%peer, max_clients, "connection refused: max number of clients reached");
             tokio::spawn(async move {
                 let _ = socket
                     .write_all(b"-ERR max number of clients reached\r\n")
@@ -86,7 +109,9 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
                 .stats
                 .connected_clients
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(%peer, "connection open");
             connection::serve(socket, shared.clone(), limits, rx).await;
+            tracing::debug!(%peer, "connection closed");
             shared
                 .stats
                 .connected_clients
@@ -94,7 +119,52 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
         });
     }
     drop(listener);
+    tracing::info!("shutting down");
     shared.db().release_waiters();
     drop(done_tx);
     let _ = done_rx.recv().await;
+}
+
+/// The wait after failed accepts: [`ACCEPT_BACKOFF_MIN`] after the first,
+/// doubled at each failure in a row up to [`ACCEPT_BACKOFF_MAX`], back to
+/// the start after a success.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            next: ACCEPT_BACKOFF_MIN,
+        }
+    }
+}
+
+impl Backoff {
+    /// Another failure: how long to wait before the next accept.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(ACCEPT_BACKOFF_MAX);
+        wait
+    }
+
+    /// An accept succeeded.
+    fn reset(&mut self) {
+        self.next = ACCEPT_BACKOFF_MIN;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_backoff_doubles_up_to_its_cap_and_resets_on_success() {
+        let mut b = Backoff::default();
+        let waits: Vec<u128> = (0..12).map(|_| b.failed().as_millis()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1000]);
+        b.reset();
+        assert_eq!(b.failed(), ACCEPT_BACKOFF_MIN);
+    }
 }

@@ -7,6 +7,8 @@ use std::sync::{Mutex, MutexGuard, RwLock};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::clients::Clients;
+use crate::monitor::Monitor;
 use crate::state::Db;
 
 /// Wall-clock milliseconds that advance with tokio's clock, so that tests
@@ -85,14 +87,24 @@ pub struct Shared {
     pub started: Instant,
     /// Per-client query buffer cap, for INFO/CONFIG.
     pub max_clients: usize,
+    /// Leaving flag and presented peers (CLUSTER, HELLO).
+    pub cluster: crate::cmd::cluster::Membership,
+    /// The connected clients (CLIENT LIST/KILL).
+    pub clients: Clients,
+    /// The slow log and latency monitor (SLOWLOG, LATENCY).
+    pub monitor: Monitor,
+    /// CLIENT PAUSE: clients wait until this clock time, in ms.
+    pub paused_until_ms: AtomicU64,
 }
 
 impl Shared {
     /// Shared state for a node on `port`.
     pub fn new(port: u16, requirepass: Option<String>, max_clients: usize) -> Shared {
         let (shutdown, _) = watch::channel(false);
+        let db = Db::new();
+        let clients = Clients::new(db.client_bytes());
         Shared {
-            db: Mutex::new(Db::new()),
+            db: Mutex::new(db),
             clock: Clock::new(),
             port,
             auth_required: AtomicBool::new(requirepass.is_some()),
@@ -101,6 +113,10 @@ impl Shared {
             shutdown,
             started: Instant::now(),
             max_clients,
+            cluster: Default::default(),
+            clients,
+            monitor: Monitor::default(),
+            paused_until_ms: AtomicU64::new(0),
         }
     }
 

@@ -203,21 +203,12 @@ async fn random_bytes_never_take_the_node_down() {
 }
 
 async fn start_with(config: Config) -> Node {
-    Node::start(Config {
-        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        ..config
-    })
-    .await
-    .unwrap()
+    Node::start(config.addr(([127, 0, 0, 1], 0))).await.unwrap()
 }
 
 #[tokio::test]
 async fn the_query_buffer_cap_closes_the_client() {
-    let node = start_with(Config {
-        max_query_buffer: 64 * 1024,
-        ..Config::default()
-    })
-    .await;
+    let node = start_with(Config::default().max_query_buffer(64 * 1024)).await;
     let mut stream = connect(node.addr()).await;
     stream
         .write_all(b"*2\r\n$4\r\nPING\r\n$200000\r\n")
@@ -233,11 +224,7 @@ async fn the_query_buffer_cap_closes_the_client() {
 
 #[tokio::test]
 async fn the_bulk_cap_is_a_protocol_error() {
-    let node = start_with(Config {
-        max_bulk_len: 10,
-        ..Config::default()
-    })
-    .await;
+    let node = start_with(Config::default().max_bulk_len(10)).await;
     let mut ok = connect(node.addr()).await;
     ok.write_all(b"*2\r\n$4\r\nPING\r\n$10\r\n0123456789\r\n")
         .await
@@ -253,11 +240,7 @@ async fn the_bulk_cap_is_a_protocol_error() {
 
 #[tokio::test]
 async fn the_client_cap_refuses_extra_clients_until_one_leaves() {
-    let node = start_with(Config {
-        max_clients: 2,
-        ..Config::default()
-    })
-    .await;
+    let node = start_with(Config::default().max_clients(2)).await;
     let mut first = connect(node.addr()).await;
     first.write_all(b"PING\r\n").await.unwrap();
     expect_reply(&mut first, b"+PONG\r\n").await;

@@ -234,11 +234,11 @@ async fn flushall_releases_blocked_clients() {
 
 #[tokio::test]
 async fn requirepass_refuses_everything_but_auth_and_quit() {
-    let node = Node::start(Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        requirepass: Some("sesame".into()),
-        ..Config::default()
-    })
+    let node = Node::start(
+        Config::default()
+            .addr(([127, 0, 0, 1], 0))
+            .requirepass("sesame"),
+    )
     .await
     .unwrap();
     let mut c = Conn::open(&node).await;

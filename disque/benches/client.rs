@@ -19,7 +19,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use disque::{Client, JobOptions};
+use disque::{Client, ConsumeOptions};
 
 const BODY: &[u8; 16] = b"0123456789abcdef";
 const TASKS: usize = 50;
@@ -122,11 +122,7 @@ async fn add_batched(client: &Client, queue: &str, n: usize) -> f64 {
     let bodies = vec![BODY.to_vec(); BATCH];
     let start = Instant::now();
     for _ in 0..n / BATCH {
-        for r in client
-            .add_many(&bodies, queue, JobOptions::new())
-            .await
-            .expect("pipeline")
-        {
+        for r in client.add_many(&bodies, queue).await.expect("pipeline") {
             r.expect("ADDJOB");
         }
     }
@@ -148,8 +144,10 @@ async fn get_ack_batched(client: &Client, queue: &str, n: usize) -> f64 {
     while done < n {
         // NOHANG: an empty queue ends the loop instead of blocking it.
         let jobs = client
-            .nohang(true)
-            .get_many(&[queue], BATCH as u32)
+            .get_many_with(
+                &[queue],
+                ConsumeOptions::new().count(BATCH as u32).nohang(true),
+            )
             .await
             .expect("GETJOB COUNT");
         if jobs.is_empty() {
@@ -239,7 +237,7 @@ async fn drain(addr: std::net::SocketAddr) {
             .await
             .expect("JSCAN");
         for chunk in ids.chunks(1000) {
-            client.del_job(chunk).await.expect("DELJOB");
+            client.delete(chunk).await.expect("DELJOB");
         }
     }
 }

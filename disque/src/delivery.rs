@@ -30,7 +30,29 @@ use crate::{
 /// job.ack().await?;
 /// # Ok(()) }
 /// ```
+///
+/// Dropping a `Delivery` unused is a warning (`#[must_use]`): the job would
+/// come back after its retry time.
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// async fn take(client: disque::Client) -> Result<(), disque::Error> {
+///     client.get(&["q"]).await?.expect("a job"); // neither acked nor nacked
+///     Ok(())
+/// }
+/// ```
+///
+/// The same code that acks the job compiles under the same lint:
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// async fn take(client: disque::Client) -> Result<(), disque::Error> {
+///     client.get(&["q"]).await?.expect("a job").ack().await?;
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug)]
+#[must_use = "a Delivery that is neither acked nor nacked is delivered again after its retry time"]
 pub struct Delivery<T = Vec<u8>> {
     client: Client,
     id: JobId,
@@ -415,8 +437,9 @@ impl<T> Delivery<T> {
     /// assert!(client.show(&id).await?.is_none());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "ack", level = "debug", skip_all, fields(queue = %self.queue, job_type = std::any::type_name::<T>(), job_id = tracing::field::Empty))]
     pub async fn ack(self) -> Result<(), Error> {
-        self.client.ack([&self.id]).await.map(drop)
+        self.client.multi_id("ACKJOB", [&self.id]).await.map(drop)
     }
 
     /// Gives the job back (`NACK`): queued again at once, its nack count + 1.
@@ -430,8 +453,9 @@ impl<T> Delivery<T> {
     /// assert_eq!(client.len("again").await?, 1);
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "nack", level = "debug", skip_all, fields(queue = %self.queue, job_type = std::any::type_name::<T>(), job_id = tracing::field::Empty))]
     pub async fn nack(self) -> Result<(), Error> {
-        self.client.nack([&self.id]).await.map(drop)
+        self.client.multi_id("NACK", [&self.id]).await.map(drop)
     }
 
     /// Tells Disque the job is still being worked on (`WORKING`): its next
@@ -448,8 +472,9 @@ impl<T> Delivery<T> {
     /// assert_eq!(job.working().await?, Duration::from_secs(60));
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "working", level = "debug", skip_all, fields(queue = %self.queue, job_id = %self.id, job_type = std::any::type_name::<T>()))]
     pub async fn working(&self) -> Result<Duration, Error> {
-        self.client.working(&self.id).await
+        self.client.working_id(&self.id).await
     }
 
     /// The client this delivery acknowledges through.

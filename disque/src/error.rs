@@ -268,12 +268,6 @@ fn is_auth_failure(detail: &str) -> bool {
     lower.contains("invalid password") || lower.starts_with("client sent auth")
 }
 
-impl From<redis::RedisError> for Error {
-    fn from(err: redis::RedisError) -> Error {
-        Error::from_redis(err)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

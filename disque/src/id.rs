@@ -160,17 +160,6 @@ impl fmt::Display for JobId {
     }
 }
 
-impl redis::ToRedisArgs for JobId {
-    fn write_redis_args<W>(&self, out: &mut W)
-    where
-        W: ?Sized + redis::RedisWrite,
-    {
-        out.write_arg(self.0.as_bytes());
-    }
-}
-
-impl redis::ToSingleRedisArg for JobId {}
-
 impl serde::Serialize for JobId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -234,10 +223,11 @@ mod tests {
     }
 
     #[test]
-    fn is_a_single_redis_argument() {
+    fn is_sent_as_a_single_argument() {
+        // Commands are built from `as_str()` (no `redis` trait in the public API).
         let id = JobId::parse(GOOD).unwrap();
         let mut cmd = redis::cmd("SHOW");
-        cmd.arg(&id);
+        cmd.arg(id.as_str());
         let args = crate::options::test_args(&cmd);
         assert_eq!(args, ["SHOW", GOOD]);
     }

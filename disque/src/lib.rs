@@ -19,31 +19,28 @@
 //! # Ok(()) }
 //! ```
 
-pub mod client;
-pub mod delivery;
-pub mod error;
-pub mod id;
-pub mod job;
-pub mod options;
-pub mod reply;
-mod scan;
-pub mod scan_options;
-mod wait;
+// Every module is private: each public type has one path, at the crate root.
+mod client;
+mod delivery;
+mod error;
+mod id;
+mod job;
+mod options;
+mod reply;
 
-pub use client::{Client, ClientBuilder, Op, ToAddrs, DEFAULT_PORT};
+pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
 pub use delivery::Delivery;
 pub use error::{DecodeFailure, Error};
 pub use id::JobId;
-pub use job::{codec, payload};
-pub use job::{
-    codec::Codec, dead_letter::DeadLetter, decode_payload, encode_payload, payload::PayloadError,
-};
+pub use job::codec::{Bincode, Codec, CodecError};
+#[cfg(feature = "json")]
+pub use job::codec::{Json, PlainJson};
+pub use job::{dead_letter::DeadLetter, decode_payload, encode_payload, payload::PayloadError};
 pub use job::{Job, JobSet};
-pub use options::JobOptions;
+pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
 };
-pub use scan_options::{JobScanOptions, JobScanReply, QueueScanOptions};
 
 #[cfg(feature = "derive")]
 pub use disque_derive::{Job, JobSet};
@@ -54,7 +51,6 @@ pub mod __private {
     pub use crate::delivery::Delivery;
     pub use crate::error::Error;
     pub use crate::job::codec::Bincode;
-    pub use crate::job::payload::{fingerprint, fingerprint_extend};
     pub use crate::job::{support::*, Job, JobSet};
     pub use crate::options::JobOptions;
     pub use core::any::type_name;

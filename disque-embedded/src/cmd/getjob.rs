@@ -4,7 +4,7 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use super::parse::{err, parse_ll, syntax_error};
-use super::{reply, Ctx, Outcome};
+use super::{job_reply, reply, Ctx, Outcome};
 use crate::frame::Reply;
 
 /// GETJOB's options.
@@ -74,18 +74,26 @@ pub(super) fn getjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     };
     let queues = &args[a.first_queue..];
     let db = &mut *ctx.db;
-    let jobs = db.get_jobs(queues, a.count, a.withcounters, ctx.now);
+    let jobs = db.get_jobs(queues, a.count, ctx.now);
     if !jobs.is_empty() {
+        let jobs = jobs
+            .iter()
+            .map(|job| job_reply::delivered(job, a.withcounters))
+            .collect();
         return reply(Reply::Array(jobs));
     }
     if a.nohang {
         return reply(Reply::NilArray);
     }
+    if let Some(refused) = super::cluster::getjob_refusal(ctx.shared) {
+        return reply(refused);
+    }
     let (tx, rx) = oneshot::channel();
-    let id = db.block(queues, a.withcounters, tx, ctx.now);
+    let id = db.block(queues, tx, ctx.now);
     Outcome::Wait {
         id,
         rx,
+        withcounters: a.withcounters,
         timeout_ms: a.timeout_ms,
     }
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::parse::{bad_id, err, parse_ll, syntax_error};
-use super::{reply, Ctx, Outcome};
+use super::{job_reply, reply, Ctx, Outcome};
 use crate::frame::Reply;
 use crate::state::id::is_valid_job_id;
 use crate::state::{AddError, NewJob, TooLate};
@@ -112,6 +112,9 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
         Ok(a) => a,
         Err(e) => return reply(e),
     };
+    if let Some(refused) = super::cluster::addjob_refusal(ctx.shared, a.replicate) {
+        return reply(refused);
+    }
     let req = NewJob {
         queue: &args[1],
         body: &args[2],
@@ -136,6 +139,9 @@ pub(super) fn addjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             "MAXLEN Queue is already longer than the specified MAXLEN count",
         )),
         Err(AddError::Paused) => reply(err("PAUSED Queue paused in input, try later")),
+        Err(AddError::OutOfMemory) => reply(err(
+            "NOREPL Not enough reachable nodes for the requested replication level, since I'm unable to hold a copy of the message for the following reason: I'm out of memory",
+        )),
     }
 }
 
@@ -197,7 +203,10 @@ pub(super) fn show(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     }
     let db = &*ctx.db;
     match db.lookup(&args[1]) {
-        Some(key) => reply(db.job_info(&key, ctx.now)),
+        Some(key) => reply(
+            db.job_info(&key, ctx.now)
+                .map_or(Reply::NilBulk, |d| job_reply::description(&d)),
+        ),
         None => reply(Reply::NilBulk),
     }
 }

@@ -1,21 +1,27 @@
 //! Command dispatch: look the name up in Disque's command table, check the
 //! arity and authentication, then run the command family's handler.
 
+mod client;
+pub mod cluster;
 mod getjob;
+pub mod job_reply;
 mod jobs;
+mod monitor;
 pub mod parse;
 mod queues;
 mod scan;
 mod server;
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
 
+use crate::clients::ClientEntry;
 use crate::frame::Reply;
 use crate::shared::Shared;
-use crate::state::Db;
+use crate::state::{Db, Delivered};
 
 /// What the connection must do after a command.
 #[derive(Debug)]
@@ -23,12 +29,15 @@ pub enum Outcome {
     /// Send this reply.
     Reply(Reply),
     /// GETJOB blocked: wait for `rx`, or for `timeout_ms` (0 = forever),
-    /// then unblock `id` and reply with a null array.
+    /// then unblock `id` and reply with a null array; the reply is
+    /// [`job_reply::waited`].
     Wait {
         /// Waiter id in the state.
         id: u64,
-        /// Receives the reply once a job is delivered.
-        rx: oneshot::Receiver<Reply>,
+        /// Receives the job once one is delivered.
+        rx: oneshot::Receiver<Option<Delivered>>,
+        /// WITHCOUNTERS.
+        withcounters: bool,
         /// Milliseconds, 0 for no timeout.
         timeout_ms: u64,
     },
@@ -43,6 +52,14 @@ pub enum Outcome {
 pub struct Session {
     /// Whether AUTH succeeded.
     pub authenticated: bool,
+    /// This connection in the client table (None in unit tests).
+    pub client: Option<Arc<ClientEntry>>,
+    /// CLIENT REPLY OFF: replies are not sent.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: the next command's reply is not sent.
+    pub skip_next: bool,
+    /// The current command's reply is not sent.
+    pub skip_current: bool,
 }
 
 /// What a handler gets.
@@ -90,13 +107,13 @@ pub static COMMANDS: [Spec; 32] = [
     spec!("monitor", 1, "ar", server::unsupported),
     spec!("debug", -2, "a", server::debug),
     spec!("config", -2, "ar", server::config),
-    spec!("cluster", -2, "ar", server::unsupported),
-    spec!("client", -2, "ar", server::unsupported),
-    spec!("slowlog", -2, "r", server::unsupported),
+    spec!("cluster", -2, "ar", cluster::cluster),
+    spec!("client", -2, "ar", client::client),
+    spec!("slowlog", -2, "r", monitor::slowlog),
     spec!("time", 1, "rF", server::time),
     spec!("command", 0, "rl", server::command),
-    spec!("latency", -2, "arl", server::unsupported),
-    spec!("hello", 1, "rF", server::hello),
+    spec!("latency", -2, "arl", monitor::latency),
+    spec!("hello", 1, "rF", cluster::hello),
     spec!("addjob", -4, "wmF", jobs::addjob),
     spec!("getjob", -2, "wF", getjob::getjob),
     spec!("ackjob", -1, "wF", jobs::ackjob),
@@ -119,9 +136,14 @@ pub static COMMANDS: [Spec; 32] = [
 
 /// Looks a command up by name, case-insensitively.
 pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    lookup_index(name).map(|i| &COMMANDS[i])
+}
+
+/// The index in [`COMMANDS`] of a command, case-insensitively.
+pub fn lookup_index(name: &[u8]) -> Option<usize> {
     COMMANDS
         .iter()
-        .find(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
+        .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Runs one request (`args` is never empty) with the state locked.
@@ -132,7 +154,7 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
     if name.eq_ignore_ascii_case(b"quit") {
         return Outcome::Quit;
     }
-    let Some(spec) = lookup(name) else {
+    let Some(index) = lookup_index(name) else {
         let shown: String = String::from_utf8_lossy(name)
             .chars()
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
@@ -141,6 +163,10 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
             "ERR unknown command '{shown}'"
         ))));
     };
+    let spec = &COMMANDS[index];
+    if let Some(client) = &session.client {
+        client.touch(Some(index));
+    }
     let argc = args.len() as i64;
     let arity = i64::from(spec.arity);
     if (arity > 0 && arity != argc) || argc < -arity {
@@ -156,13 +182,29 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
             "NOAUTH Authentication required.",
         )));
     }
+    // Disque's processCommand: over 95 % of maxmemory, commands that may
+    // add memory ('m': ADDJOB, ENQUEUE, NACK) are refused unless enough
+    // can be freed first.
+    if spec.flags.contains('m') && !db.free_memory_if_needed(shared.clock.now_ms()) {
+        return Outcome::Reply(Reply::Error(Cow::Borrowed(
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        )));
+    }
+    let now = shared.clock.now_ms();
     let mut ctx = Ctx {
         shared,
         db,
         session,
-        now: shared.clock.now_ms(),
+        now,
     };
-    (spec.handler)(&mut ctx, args)
+    let started = std::time::Instant::now();
+    let outcome = (spec.handler)(&mut ctx, args);
+    let took = started.elapsed();
+    if shared.monitor.wants(took) {
+        let fast = spec.flags.contains('F');
+        shared.monitor.command(args, fast, took, now / 1000);
+    }
+    outcome
 }
 
 /// Shorthand for `Outcome::Reply`.

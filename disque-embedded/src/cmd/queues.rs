@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::parse::{err, parse_ll, syntax_error};
-use super::{reply, Ctx, Outcome};
+use super::{job_reply, reply, Ctx, Outcome};
 use crate::frame::Reply;
 use crate::state::queue::{Queue, PAUSED_IN, PAUSED_OUT};
 
@@ -34,7 +34,13 @@ pub(super) fn qpeek(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     } else {
         q.jobs.values().take(n).copied().collect()
     };
-    let items = keys.iter().map(|k| db.job_reply(k, false)).collect();
+    let items = keys
+        .iter()
+        .map(|k| {
+            db.delivered(k)
+                .map_or(Reply::NilBulk, |j| job_reply::delivered(&j, false))
+        })
+        .collect();
     reply(Reply::Array(items))
 }
 

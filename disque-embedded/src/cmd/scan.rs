@@ -37,7 +37,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::parse::{err, parse_cursor, parse_ll, syntax_error};
-use super::{reply, Ctx, Outcome};
+use super::{job_reply, reply, Ctx, Outcome};
 use crate::frame::Reply;
 use crate::state::job::JobState;
 use crate::state::Db;
@@ -117,7 +117,7 @@ fn jscan_step(
             return false;
         }
         if filter.reply_all {
-            items.push(db.describe(key, job, now));
+            items.push(job_reply::description(&db.describe(key, job, now)));
         } else {
             let id = db.id_of(key, job);
             items.push(Reply::Status(Cow::Owned(
@@ -313,7 +313,7 @@ mod tests {
     fn add(db: &mut Db, queue: &[u8]) -> (JobKey, String) {
         let req = NewJob {
             queue,
-            body: b"body",
+            body: &Bytes::from_static(b"body"),
             replicate: 1,
             ttl: 86400,
             retry: 300,
@@ -541,7 +541,7 @@ mod tests {
             for _ in 0..5 {
                 let name = Bytes::from(format!("churn:{made}"));
                 made += 1;
-                db.get_jobs(&[name], 1, false, now);
+                db.get_jobs(&[name], 1, now);
             }
             db.evict_idle_queues(now);
         }

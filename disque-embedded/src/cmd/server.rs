@@ -38,20 +38,6 @@ pub(super) fn ping(_ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     }
 }
 
-pub(super) fn hello(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
-    let node_id = ctx.db.node_id().to_owned();
-    reply(Reply::Array(vec![
-        Reply::Integer(1),
-        bulk_string(node_id.clone()),
-        Reply::Array(vec![
-            bulk_string(node_id),
-            Reply::Bulk(Bytes::new()),
-            bulk_string(ctx.shared.port.to_string()),
-            Reply::Bulk(Bytes::from_static(b"1")),
-        ]),
-    ]))
-}
-
 pub(super) fn time(ctx: &mut Ctx<'_>, _args: &[Bytes]) -> Outcome {
     let now = ctx.now;
     reply(Reply::Array(vec![
@@ -94,6 +80,31 @@ fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
         ("port", ctx.shared.port.to_string()),
         ("requirepass", ctx.shared.password().unwrap_or_default()),
         ("maxclients", ctx.shared.max_clients.to_string()),
+        ("maxmemory", ctx.db.maxmemory().to_string()),
+        (
+            "slowlog-log-slower-than",
+            ctx.shared
+                .monitor
+                .slower_than_us
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
+        (
+            "slowlog-max-len",
+            ctx.shared
+                .monitor
+                .slowlog_max_len
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
+        (
+            "latency-monitor-threshold",
+            ctx.shared
+                .monitor
+                .latency_threshold_ms
+                .load(Ordering::Relaxed)
+                .to_string(),
+        ),
         ("appendonly", "no".to_owned()),
         ("save", String::new()),
     ]
@@ -135,6 +146,32 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
+/// CONFIG SET of the slow log's and latency monitor's parameters; `None`
+/// for another parameter.
+fn set_monitor_param(ctx: &Ctx<'_>, name: &[u8], value: &[u8]) -> Option<Outcome> {
+    let m = &ctx.shared.monitor;
+    let n = super::parse::parse_ll(value);
+    let done = if name.eq_ignore_ascii_case(b"slowlog-log-slower-than") {
+        n.map(|n| m.slower_than_us.store(n, Ordering::Relaxed))
+    } else if name.eq_ignore_ascii_case(b"slowlog-max-len") {
+        n.filter(|n| *n >= 0)
+            .map(|n| m.slowlog_max_len.store(n as u64, Ordering::Relaxed))
+    } else if name.eq_ignore_ascii_case(b"latency-monitor-threshold") {
+        n.filter(|n| *n >= 0)
+            .map(|n| m.latency_threshold_ms.store(n as u64, Ordering::Relaxed))
+    } else {
+        return None;
+    };
+    Some(match done {
+        Some(()) => reply(ok()),
+        None => reply(Reply::Error(Cow::Owned(format!(
+            "ERR Invalid argument '{}' for CONFIG SET '{}'",
+            String::from_utf8_lossy(value),
+            String::from_utf8_lossy(name)
+        )))),
+    })
+}
+
 pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     let sub = &args[1];
     if sub.eq_ignore_ascii_case(b"get") && args.len() == 3 {
@@ -152,6 +189,32 @@ pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             let pass = String::from_utf8_lossy(&args[3]).into_owned();
             ctx.shared.set_password((!pass.is_empty()).then_some(pass));
             reply(ok())
+        } else if let Some(outcome) = set_monitor_param(ctx, &args[2], &args[3]) {
+            outcome
+        } else if args[2].eq_ignore_ascii_case(b"maxmemory") {
+            match std::str::from_utf8(&args[3])
+                .ok()
+                .and_then(crate::config::parse_memory)
+            {
+                Some(bytes) => {
+                    ctx.db.set_maxmemory(bytes);
+                    if bytes != 0 {
+                        if bytes < ctx.db.used_memory() as u64 {
+                            tracing::warn!(
+                                maxmemory = bytes,
+                                used = ctx.db.used_memory(),
+                                "the new maxmemory is smaller than the memory in use: new jobs will be refused"
+                            );
+                        }
+                        ctx.db.free_memory_if_needed(ctx.now);
+                    }
+                    reply(ok())
+                }
+                None => reply(Reply::Error(Cow::Owned(format!(
+                    "ERR Invalid argument '{}' for CONFIG SET 'maxmemory'",
+                    String::from_utf8_lossy(&args[3])
+                )))),
+            }
         } else {
             reply(Reply::Error(Cow::Owned(format!(
                 "ERR Unsupported CONFIG parameter: {}",
@@ -229,6 +292,18 @@ fn rss_bytes() -> u64 {
         .map_or(0, |pages| pages * 4096)
 }
 
+/// Disque's `bytesToHuman`: `512B`, `1.50K`, `2.00M`, `1.00G`…
+fn bytes_to_human(n: u64) -> String {
+    let n_f = n as f64;
+    match n {
+        0..=1023 => format!("{n}B"),
+        1024..=1_048_575 => format!("{:.2}K", n_f / 1024.0),
+        1_048_576..=1_073_741_823 => format!("{:.2}M", n_f / 1_048_576.0),
+        1_073_741_824..=1_099_511_627_775 => format!("{:.2}G", n_f / 1_073_741_824.0),
+        _ => format!("{:.2}T", n_f / 1_099_511_627_776.0),
+    }
+}
+
 fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
     let st = &ctx.shared.stats;
     let uptime = ctx.shared.started.elapsed().as_secs();
@@ -241,8 +316,16 @@ fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
             db.node_id().to_owned(),
         )
     };
-    let rss = rss_bytes();
-    let human = format!("{:.2}M", rss as f64 / (1024.0 * 1024.0));
+    // used_memory is what the node accounts for its jobs and queues (what
+    // maxmemory is compared with), like Disque's allocator count.
+    let used = ctx.db.used_memory() as u64;
+    let peak = ctx.db.peak_memory() as u64;
+    let rss = if name == "memory" { rss_bytes() } else { 0 };
+    let fragmentation = if used == 0 {
+        0.0
+    } else {
+        rss as f64 / used as f64
+    };
     let lines: Vec<(&str, String)> = match name {
         "server" => vec![
             ("disque_version", "1.0-rc1".into()),
@@ -277,12 +360,12 @@ fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
             ("blocked_clients", blocked.to_string()),
         ],
         "memory" => vec![
-            ("used_memory", rss.to_string()),
-            ("used_memory_human", human.clone()),
+            ("used_memory", used.to_string()),
+            ("used_memory_human", bytes_to_human(used)),
             ("used_memory_rss", rss.to_string()),
-            ("used_memory_peak", rss.to_string()),
-            ("used_memory_peak_human", human),
-            ("mem_fragmentation_ratio", "1.00".into()),
+            ("used_memory_peak", peak.to_string()),
+            ("used_memory_peak_human", bytes_to_human(peak)),
+            ("mem_fragmentation_ratio", format!("{fragmentation:.2}")),
             ("mem_allocator", "libc".into()),
         ],
         "jobs" => vec![("registered_jobs", jobs.to_string())],

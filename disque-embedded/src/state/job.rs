@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 /// A job's lifecycle state, as SHOW and JSCAN name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobState {
@@ -50,8 +52,9 @@ pub const FLAG_QUEUED_ONCE: u8 = 2;
 pub struct Job {
     /// Queue name (shared with the queue and the other jobs of the queue).
     pub queue: Arc<[u8]>,
-    /// The body, binary-safe.
-    pub body: Box<[u8]>,
+    /// The body, binary-safe; shared with replies rather than copied (see
+    /// [`super::ZERO_COPY_BODY_MIN`]).
+    pub body: Bytes,
     /// Creation time: milliseconds × 1 000 000, unique and increasing.
     pub ctime: u64,
     /// Expire time, unix seconds.

@@ -11,6 +11,7 @@ pub mod table;
 mod tests;
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,7 +19,6 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio::sync::oneshot;
 
-use crate::frame::Reply;
 use id::{format_job_id, parse_job_id, JobKey};
 use job::{Job, JobState, FLAG_DELIVERED, FLAG_QUEUED_ONCE};
 use queue::{Queue, Queues, PAUSED_IN, PAUSED_OUT};
@@ -27,13 +27,31 @@ use table::JobTable;
 /// Queues idle, empty and unblocked for this long are evicted (seconds).
 pub const QUEUE_MAX_IDLE_SECS: u64 = 300;
 
+/// Disque's default `maxmemory`: 1 GiB.
+pub const DEFAULT_MAXMEMORY: u64 = 1024 * 1024 * 1024;
+
+/// Estimated bytes of one job besides its body: the boxed record, its slot
+/// in the job table, its entries in its queue and on the timer list, and
+/// the allocator's overhead.
+pub const JOB_OVERHEAD: usize = std::mem::size_of::<Job>() + 128;
+
+/// Estimated bytes held by a job.
+fn job_cost(job: &Job) -> usize {
+    JOB_OVERHEAD + job.body.len()
+}
+
+/// Jobs looked at, at most, by one eviction pass (one command's worth of
+/// work, like Disque's 1-2 ms eviction cycle).
+const EVICTION_MAX_SAMPLES: usize = 10_000;
+
 /// A validated ADDJOB request.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
     /// Queue name.
     pub queue: &'a [u8],
-    /// Body.
-    pub body: &'a [u8],
+    /// Body: a slice of the request, kept as is when large (no copy),
+    /// copied when small (so it does not keep the read buffer alive).
+    pub body: &'a Bytes,
     /// REPLICATE (1..=65535).
     pub replicate: u16,
     /// TTL, seconds (> 0).
@@ -55,18 +73,79 @@ pub enum AddError {
     MaxLen,
     /// The queue is paused in input.
     Paused,
+    /// Memory is at its first warning level (75 % of `maxmemory`): this
+    /// node cannot hold a copy, and there is no other node to hold one.
+    OutOfMemory,
 }
 
 /// WORKING refused: half of the TTL already elapsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooLate;
 
+/// Bodies this long or longer are kept as the request's own bytes rather
+/// than copied: copying a large body would double the memory it needs while
+/// it arrives; a small one is copied so that it does not keep the whole read
+/// buffer it arrived in alive.
+pub const ZERO_COPY_BODY_MIN: usize = 1024 * 1024;
+
+/// A job handed to a consumer (GETJOB) or shown by QPEEK: what the reply is
+/// made of (`cmd` builds it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivered {
+    /// The job's queue.
+    pub queue: Arc<[u8]>,
+    /// The job's id.
+    pub id: [u8; id::JOB_ID_LEN],
+    /// The body (shared, not copied).
+    pub body: Bytes,
+    /// Negative acknowledgements so far.
+    pub nacks: u32,
+    /// Deliveries after the first.
+    pub additional_deliveries: u32,
+}
+
+/// What SHOW and JSCAN REPLY ALL tell about a job (`cmd` builds the reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDescription<'a> {
+    /// The job's id.
+    pub id: [u8; id::JOB_ID_LEN],
+    /// The job's queue.
+    pub queue: &'a [u8],
+    /// Its lifecycle state.
+    pub state: JobState,
+    /// REPLICATE.
+    pub repl: u16,
+    /// Seconds left to live.
+    pub ttl: i64,
+    /// Creation time (ms × 1 000 000).
+    pub ctime: u64,
+    /// DELAY, seconds.
+    pub delay: u32,
+    /// RETRY, seconds.
+    pub retry: u32,
+    /// Negative acknowledgements.
+    pub nacks: u32,
+    /// Deliveries after the first.
+    pub additional_deliveries: u32,
+    /// The node that holds it (this one).
+    pub node_id: &'a str,
+    /// Milliseconds until it is queued again, if it will be.
+    pub requeue_within: Option<u64>,
+    /// Milliseconds until the timer looks at it again, if scheduled.
+    pub awake_within: Option<u64>,
+    /// The body.
+    pub body: &'a Bytes,
+}
+
+/// The channel a blocked GETJOB waits on: one job, or `None` when the
+/// client is released without one (FLUSHALL, shutdown).
+pub type WaiterTx = oneshot::Sender<Option<Delivered>>;
+
 /// A client blocked in GETJOB.
 #[derive(Debug)]
 struct Waiter {
     queues: Vec<Arc<[u8]>>,
-    withcounters: bool,
-    tx: oneshot::Sender<Reply>,
+    tx: WaiterTx,
 }
 
 /// Everything the node knows.
@@ -81,19 +160,19 @@ pub struct Db {
     next_waiter: u64,
     prev_ctime: u64,
     rng: StdRng,
+    /// `maxmemory` in bytes, 0 for no limit.
+    maxmemory: u64,
+    /// Estimated bytes held by the jobs.
+    job_bytes: usize,
+    /// Highest [`Db::used_memory`] seen.
+    peak_memory: usize,
+    /// Bytes accounted for the client connections (kept by the client table).
+    client_bytes: Arc<AtomicUsize>,
 }
 
 /// `now_ms` plus `secs` seconds, saturating (TTL and friends may be huge).
 fn secs_after(now_ms: u64, secs: u64) -> u64 {
     now_ms.saturating_add(secs.saturating_mul(1000))
-}
-
-fn bulk(b: &[u8]) -> Reply {
-    Reply::Bulk(Bytes::copy_from_slice(b))
-}
-
-fn bulk_str(s: &'static str) -> Reply {
-    Reply::Bulk(Bytes::from_static(s.as_bytes()))
 }
 
 impl Db {
@@ -109,7 +188,96 @@ impl Db {
             next_waiter: 1,
             prev_ctime: 0,
             rng,
+            maxmemory: DEFAULT_MAXMEMORY,
+            job_bytes: 0,
+            peak_memory: 0,
+            client_bytes: Arc::default(),
         }
+    }
+
+    /// `maxmemory` in bytes (0: no limit).
+    pub fn maxmemory(&self) -> u64 {
+        self.maxmemory
+    }
+
+    /// Sets `maxmemory` in bytes (0: no limit).
+    pub fn set_maxmemory(&mut self, bytes: u64) {
+        self.maxmemory = bytes;
+    }
+
+    /// The memory the node accounts for its jobs, queues and client
+    /// connections, in bytes (what `maxmemory` is compared with; INFO's
+    /// `used_memory`).
+    pub fn used_memory(&self) -> usize {
+        self.job_bytes + self.queues.bytes() + self.client_bytes.load(Ordering::Relaxed)
+    }
+
+    /// The counter of the bytes accounted for client connections, for the
+    /// client table to keep.
+    pub fn client_bytes(&self) -> Arc<AtomicUsize> {
+        self.client_bytes.clone()
+    }
+
+    /// The highest [`Db::used_memory`] seen.
+    pub fn peak_memory(&self) -> usize {
+        self.peak_memory.max(self.used_memory())
+    }
+
+    /// Disque's memory warning level: 0 below 75 % of `maxmemory` (or
+    /// without a limit), 1 over 75 % (ADDJOB refused, idle queues evicted
+    /// after 10 s instead of 300 s), 2 over 95 % (idle queues evicted after
+    /// 2 s, delivered at-most-once jobs evicted, ADDJOB/ENQUEUE/NACK
+    /// refused with -OOM when nothing can be freed).
+    pub fn memory_warning_level(&self) -> u8 {
+        if self.maxmemory == 0 {
+            return 0;
+        }
+        let used = self.used_memory() as u64;
+        if used > self.maxmemory / 100 * 95 {
+            2
+        } else if used > self.maxmemory / 100 * 75 {
+            1
+        } else {
+            0
+        }
+    }
+
+    /// Disque's `freeMemoryIfNeeded`: at warning level 2, evicts jobs that
+    /// can go safely (delivered jobs with RETRY 0, which will never be
+    /// queued again) until back under 95 % of `maxmemory`, looking at up to
+    /// [`EVICTION_MAX_SAMPLES`] jobs from a random position on; idle queues
+    /// too. Returns false when that was not enough (commands that add
+    /// memory are then refused).
+    pub fn free_memory_if_needed(&mut self, now: u64) -> bool {
+        if self.memory_warning_level() < 2 {
+            return true;
+        }
+        let target = (self.maxmemory / 100 * 95) as usize;
+        let mut to_free = self.used_memory().saturating_sub(target);
+        let from: u64 = rand::Rng::random(&mut self.rng);
+        let mut victims = Vec::new();
+        let walk = self
+            .jobs
+            .walk_from(from)
+            .chain(self.jobs.walk_from(0).take_while(|(pos, _)| *pos < from))
+            .filter_map(|(_, entry)| entry)
+            .take(EVICTION_MAX_SAMPLES);
+        for (key, job) in walk {
+            if to_free == 0 {
+                break;
+            }
+            if job.retry == 0 && job.flags & FLAG_DELIVERED != 0 && job.state == JobState::Active {
+                to_free = to_free.saturating_sub(job_cost(job));
+                victims.push(*key);
+            }
+        }
+        for key in &victims {
+            self.delete(key);
+        }
+        if self.used_memory() > target {
+            self.evict_idle_queues(now);
+        }
+        self.used_memory() <= target
     }
 
     /// This node's 40-hex-char id.
@@ -194,6 +362,12 @@ impl Db {
         req: &NewJob<'_>,
         now: u64,
     ) -> Result<(JobKey, [u8; id::JOB_ID_LEN]), AddError> {
+        // Like Disque on a node with no reachable peer: over the first
+        // memory warning level it would only replicate to other nodes, so
+        // one copy is refused as "out of memory" and more as NOREPL.
+        if self.memory_warning_level() > 0 && req.replicate == 1 {
+            return Err(AddError::OutOfMemory);
+        }
         if req.replicate > 1 {
             return Err(AddError::NoRepl);
         }
@@ -221,7 +395,11 @@ impl Db {
         };
         let mut job = Box::new(Job {
             queue,
-            body: req.body.into(),
+            body: if req.body.len() >= ZERO_COPY_BODY_MIN {
+                req.body.clone()
+            } else {
+                Bytes::copy_from_slice(req.body)
+            },
             ctime,
             etime: (now / 1000).saturating_add(req.ttl as u64),
             qtime,
@@ -274,6 +452,8 @@ impl Db {
             self.timers.remove(&(job.awake, key));
             return Err(AddError::NoRepl);
         }
+        self.job_bytes += JOB_OVERHEAD + req.body.len();
+        self.peak_memory = self.peak_memory.max(self.used_memory());
         if let Some(qname) = qname {
             self.serve_blocked(&qname, now);
         }
@@ -326,6 +506,7 @@ impl Db {
         let Some(job) = self.jobs.remove(key) else {
             return false;
         };
+        self.job_bytes = self.job_bytes.saturating_sub(job_cost(&job));
         if job.state == JobState::Queued {
             if let Some(q) = self.queues.get_mut(&job.queue) {
                 q.jobs.remove(&job.ctime);
@@ -377,82 +558,49 @@ impl Db {
         Some(key)
     }
 
-    /// `[queue, id, body]` (plus the counters) for GETJOB and QPEEK.
-    pub fn job_reply(&self, key: &JobKey, withcounters: bool) -> Reply {
-        match self.jobs.get(key) {
-            Some(job) => job_reply(self.node_id.as_bytes(), key, job, withcounters),
-            None => Reply::NilBulk,
-        }
+    /// What GETJOB and QPEEK reply about a job.
+    pub fn delivered(&self, key: &JobKey) -> Option<Delivered> {
+        let job = self.jobs.get(key)?;
+        Some(Delivered {
+            queue: job.queue.clone(),
+            id: self.id_of(key, job),
+            body: job.body.clone(),
+            nacks: job.nacks,
+            additional_deliveries: job.deliv,
+        })
     }
 
-    /// SHOW / JSCAN REPLY ALL: the job's full description.
-    pub fn job_info(&self, key: &JobKey, now: u64) -> Reply {
-        match self.jobs.get(key) {
-            Some(job) => self.describe(key, job, now),
-            None => Reply::NilBulk,
-        }
+    /// SHOW: the description of a job, if known.
+    pub fn job_info(&self, key: &JobKey, now: u64) -> Option<JobDescription<'_>> {
+        self.jobs.get(key).map(|job| self.describe(key, job, now))
     }
 
     /// SHOW / JSCAN REPLY ALL of a job already at hand.
-    pub fn describe(&self, key: &JobKey, job: &Job, now: u64) -> Reply {
-        let id = format_job_id(self.node_id.as_bytes(), key, job.tail, job.ttl_field);
-        let ttl = i64::try_from(job.etime)
-            .unwrap_or(i64::MAX)
-            .saturating_sub((now / 1000) as i64)
-            .max(0);
-        let requeue = if job.qtime == 0 {
-            Reply::NilBulk
-        } else {
-            Reply::Integer(job.qtime.saturating_sub(now) as i64)
-        };
-        let awake = if job.awake == 0 {
-            Reply::NilBulk
-        } else {
-            Reply::Integer(job.awake.saturating_sub(now) as i64)
-        };
-        Reply::Array(vec![
-            bulk_str("id"),
-            bulk(&id),
-            bulk_str("queue"),
-            bulk(&job.queue),
-            bulk_str("state"),
-            bulk_str(job.state.name()),
-            bulk_str("repl"),
-            Reply::Integer(i64::from(job.repl)),
-            bulk_str("ttl"),
-            Reply::Integer(ttl),
-            bulk_str("ctime"),
-            Reply::Integer(job.ctime as i64),
-            bulk_str("delay"),
-            Reply::Integer(i64::from(job.delay)),
-            bulk_str("retry"),
-            Reply::Integer(i64::from(job.retry)),
-            bulk_str("nacks"),
-            Reply::Integer(i64::from(job.nacks)),
-            bulk_str("additional-deliveries"),
-            Reply::Integer(i64::from(job.deliv)),
-            bulk_str("nodes-delivered"),
-            Reply::Array(vec![bulk(self.node_id.as_bytes())]),
-            bulk_str("nodes-confirmed"),
-            Reply::Array(vec![]),
-            bulk_str("next-requeue-within"),
-            requeue,
-            bulk_str("next-awake-within"),
-            awake,
-            bulk_str("body"),
-            bulk(&job.body),
-        ])
+    pub fn describe<'a>(&'a self, key: &JobKey, job: &'a Job, now: u64) -> JobDescription<'a> {
+        JobDescription {
+            id: self.id_of(key, job),
+            queue: &job.queue,
+            state: job.state,
+            repl: job.repl,
+            ttl: i64::try_from(job.etime)
+                .unwrap_or(i64::MAX)
+                .saturating_sub((now / 1000) as i64)
+                .max(0),
+            ctime: job.ctime,
+            delay: job.delay,
+            retry: job.retry,
+            nacks: job.nacks,
+            additional_deliveries: job.deliv,
+            node_id: &self.node_id,
+            requeue_within: (job.qtime != 0).then(|| job.qtime.saturating_sub(now)),
+            awake_within: (job.awake != 0).then(|| job.awake.saturating_sub(now)),
+            body: &job.body,
+        }
     }
 
     /// GETJOB without blocking: up to `count` jobs, round-robin over the
     /// queues left to right. Missing queues it looks at are created.
-    pub fn get_jobs(
-        &mut self,
-        queues: &[Bytes],
-        mut count: u64,
-        withcounters: bool,
-        now: u64,
-    ) -> Vec<Reply> {
+    pub fn get_jobs(&mut self, queues: &[Bytes], mut count: u64, now: u64) -> Vec<Delivered> {
         let mut out = Vec::new();
         loop {
             let before = out.len();
@@ -461,8 +609,8 @@ impl Db {
                     self.queue_or_create(name, now);
                     continue;
                 }
-                if let Some(key) = self.fetch(name, now) {
-                    out.push(self.job_reply(&key, withcounters));
+                if let Some(job) = self.fetch(name, now).and_then(|key| self.delivered(&key)) {
+                    out.push(job);
                     count -= 1;
                     if count == 0 {
                         return out;
@@ -475,16 +623,10 @@ impl Db {
         }
     }
 
-    /// Blocks a client on `queues` (creating them); it is sent one job as
-    /// `[[queue, id, body]]`, or a null array on FLUSHALL. Returns the id to
-    /// pass to [`Db::unblock`].
-    pub fn block(
-        &mut self,
-        queues: &[Bytes],
-        withcounters: bool,
-        tx: oneshot::Sender<Reply>,
-        now: u64,
-    ) -> u64 {
+    /// Blocks a client on `queues` (creating them); it is sent one job, or
+    /// `None` on FLUSHALL and shutdown. Returns the id to pass to
+    /// [`Db::unblock`].
+    pub fn block(&mut self, queues: &[Bytes], tx: WaiterTx, now: u64) -> u64 {
         let id = self.next_waiter;
         self.next_waiter += 1;
         let mut names: Vec<Arc<[u8]>> = Vec::with_capacity(queues.len());
@@ -496,14 +638,7 @@ impl Db {
             q.blocked.push_back(id);
             names.push(q.name.clone());
         }
-        self.waiters.insert(
-            id,
-            Waiter {
-                queues: names,
-                withcounters,
-                tx,
-            },
-        );
+        self.waiters.insert(id, Waiter { queues: names, tx });
         id
     }
 
@@ -536,7 +671,6 @@ impl Db {
                 q.blocked.pop_front();
                 continue;
             };
-            let withcounters = w.withcounters;
             if w.tx.is_closed() {
                 self.unblock(wid);
                 continue;
@@ -544,12 +678,14 @@ impl Db {
             let Some(key) = self.fetch(qname, now) else {
                 return;
             };
-            let reply = Reply::Array(vec![self.job_reply(&key, withcounters)]);
-            self.unblock_and_send(wid, reply, key);
+            let Some(job) = self.delivered(&key) else {
+                return;
+            };
+            self.unblock_and_send(wid, job, key);
         }
     }
 
-    fn unblock_and_send(&mut self, wid: u64, reply: Reply, key: JobKey) {
+    fn unblock_and_send(&mut self, wid: u64, job: Delivered, key: JobKey) {
         let Some(w) = self.waiters.remove(&wid) else {
             return;
         };
@@ -558,7 +694,7 @@ impl Db {
                 q.blocked.retain(|&b| b != wid);
             }
         }
-        if w.tx.send(reply).is_err() {
+        if w.tx.send(Some(job)).is_err() {
             // The client went away in between: put the job back.
             if let Some(job) = self.jobs.get_mut(&key) {
                 job.state = JobState::Queued;
@@ -646,32 +782,43 @@ impl Db {
         self.reschedule(key);
     }
 
-    /// Evicts queues that are empty, unblocked, not paused and idle.
-    pub fn evict_idle_queues(&mut self, now: u64) {
+    /// Evicts queues that are empty, unblocked, not paused and idle for
+    /// [`QUEUE_MAX_IDLE_SECS`] — or, like Disque under memory pressure,
+    /// for 10 s at memory warning level 1 and 2 s at level 2. Returns how
+    /// many were evicted.
+    pub fn evict_idle_queues(&mut self, now: u64) -> usize {
         let now_s = now / 1000;
+        let max_idle = match self.memory_warning_level() {
+            0 => QUEUE_MAX_IDLE_SECS,
+            1 => QUEUE_MAX_IDLE_SECS / 30,
+            _ => 2,
+        };
+        let before = self.queues.len();
         self.queues.retain(|q| {
             !(q.jobs.is_empty()
                 && q.blocked.is_empty()
                 && q.paused == 0
-                && now_s.saturating_sub(q.atime) >= QUEUE_MAX_IDLE_SECS)
+                && now_s.saturating_sub(q.atime) >= max_idle)
         });
+        before - self.queues.len()
     }
 
     /// DEBUG FLUSHALL: forgets every job and queue; blocked clients get a
     /// null reply.
     pub fn flush_all(&mut self) {
         for (_, w) in self.waiters.drain() {
-            let _ = w.tx.send(Reply::NilArray);
+            let _ = w.tx.send(None);
         }
         self.jobs.clear();
         self.queues.clear();
         self.timers.clear();
+        self.job_bytes = 0;
     }
 
     /// Unblocks every client with a null reply (shutdown).
     pub fn release_waiters(&mut self) {
         for (_, w) in self.waiters.drain() {
-            let _ = w.tx.send(Reply::NilArray);
+            let _ = w.tx.send(None);
         }
         for q in self.queues.values_mut() {
             q.blocked.clear();
@@ -740,20 +887,4 @@ fn queue_job(
     q.atime = now / 1000;
     q.jobs_in += 1;
     Some(q.paused & PAUSED_OUT == 0 && !q.blocked.is_empty())
-}
-
-/// `[queue, id, body]` (plus the counters) of a job.
-fn job_reply(node_id: &[u8], key: &JobKey, job: &Job, withcounters: bool) -> Reply {
-    let id = format_job_id(node_id, key, job.tail, job.ttl_field);
-    let mut v = Vec::with_capacity(if withcounters { 7 } else { 3 });
-    v.push(bulk(&job.queue));
-    v.push(bulk(&id));
-    v.push(bulk(&job.body));
-    if withcounters {
-        v.push(bulk_str("nacks"));
-        v.push(Reply::Integer(i64::from(job.nacks)));
-        v.push(bulk_str("additional-deliveries"));
-        v.push(Reply::Integer(i64::from(job.deliv)));
-    }
-    Reply::Array(v)
 }

@@ -75,12 +75,28 @@ pub struct Queues {
     map: HashMap<Arc<[u8]>, Queue>,
     order: BTreeSet<(u64, Arc<[u8]>)>,
     hasher: RandomState,
+    /// Estimated bytes held by the queues themselves (not their jobs).
+    bytes: usize,
+}
+
+/// Estimated bytes of one queue besides its name: the record, its entries
+/// in the map and the ordered index, and the allocator's overhead.
+pub const QUEUE_OVERHEAD: usize = std::mem::size_of::<Queue>() + 128;
+
+/// Estimated bytes held by a queue called `name` (without its jobs).
+fn queue_cost(name: &[u8]) -> usize {
+    QUEUE_OVERHEAD + name.len()
 }
 
 impl Queues {
     /// Number of queues.
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    /// Estimated bytes held by the queues (not counting their jobs).
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// A queue by name.
@@ -109,6 +125,7 @@ impl Queues {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
                 let name = e.key().clone();
+                self.bytes += queue_cost(&name);
                 self.order
                     .insert((self.hasher.hash_one(&name[..]), name.clone()));
                 e.insert(Queue::new(name, now_s))
@@ -118,10 +135,11 @@ impl Queues {
 
     /// Keeps only the queues for which `keep` is true.
     pub fn retain(&mut self, mut keep: impl FnMut(&Queue) -> bool) {
-        let (order, hasher) = (&mut self.order, &self.hasher);
+        let (order, hasher, bytes) = (&mut self.order, &self.hasher, &mut self.bytes);
         self.map.retain(|name, q| {
             let kept = keep(q);
             if !kept {
+                *bytes = bytes.saturating_sub(queue_cost(name));
                 order.remove(&(hasher.hash_one(&name[..]), name.clone()));
             }
             kept
@@ -132,6 +150,7 @@ impl Queues {
     pub fn clear(&mut self) {
         self.map.clear();
         self.order.clear();
+        self.bytes = 0;
     }
 
     /// Every queue, mutably, in no particular order.

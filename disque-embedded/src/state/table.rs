@@ -239,7 +239,7 @@ mod tests {
     fn job() -> Box<Job> {
         Box::new(Job {
             queue: Arc::from(&b"q"[..]),
-            body: Box::from(&b""[..]),
+            body: bytes::Bytes::new(),
             ctime: 0,
             etime: 0,
             qtime: 0,

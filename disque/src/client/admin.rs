@@ -14,7 +14,7 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// use disque::reply::JobState;
+    /// use disque::JobState;
     /// let id = client.add(b"x".as_slice(), "shown").await?;
     /// let info = client.show(&id).await?.expect("just added");
     /// assert_eq!(info.state, JobState::Queued);
@@ -53,7 +53,7 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// use disque::reply::PauseState;
+    /// use disque::PauseState;
     /// assert_eq!(client.pause("p", PauseState::In, false).await?, PauseState::In);
     /// assert!(matches!(client.add(b"x".as_slice(), "p").await, Err(disque::Error::Paused(_))));
     /// client.pause("p", PauseState::None, false).await?;
@@ -79,7 +79,7 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// use disque::reply::PauseState;
+    /// use disque::PauseState;
     /// assert_eq!(client.pause_state("calm").await?, PauseState::None);
     /// # Ok(()) }
     /// ```

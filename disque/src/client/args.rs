@@ -5,7 +5,7 @@ use std::time::Duration;
 use redis::Value;
 
 use super::Client;
-use crate::{Delivery, Error, JobId, JobOptions};
+use crate::{ConsumeOptions, Delivery, Error, JobId, JobOptions};
 
 /// `ADDJOB queue body <timeout> [options]`, and how long the server may take
 /// on purpose (the replication timeout).
@@ -17,7 +17,7 @@ pub(crate) fn addjob(
     let mut cmd = redis::cmd("ADDJOB");
     cmd.arg(queue).arg(body);
     opts.append_addjob_args(&mut cmd)?;
-    Ok((cmd, opts.get_timeout().unwrap_or(Duration::ZERO)))
+    Ok((cmd, opts.replication_timeout.unwrap_or(Duration::ZERO)))
 }
 
 /// A GETJOB ready to send.
@@ -31,13 +31,12 @@ pub(crate) struct GetJob {
 
 /// `GETJOB [options] WITHCOUNTERS FROM queues…` (WITHCOUNTERS always, so
 /// deliveries carry their counters).
-pub(crate) fn getjob(queues: &[&str], opts: &JobOptions) -> Result<GetJob, Error> {
+pub(crate) fn getjob(queues: &[&str], opts: &ConsumeOptions) -> Result<GetJob, Error> {
     if queues.is_empty() {
         return Err(Error::InvalidOptions(
             "GETJOB needs at least one queue".into(),
         ));
     }
-    let opts = opts.clone().withcounters(true);
     let mut cmd = redis::cmd("GETJOB");
     opts.append_getjob_args(&mut cmd)?;
     cmd.arg("FROM");
@@ -46,8 +45,8 @@ pub(crate) fn getjob(queues: &[&str], opts: &JobOptions) -> Result<GetJob, Error
     }
     Ok(GetJob {
         cmd,
-        nohang: opts.get_nohang() == Some(true),
-        timeout: opts.getjob_timeout(),
+        nohang: opts.is_nohang(),
+        timeout: opts.server_wait(),
     })
 }
 
@@ -90,7 +89,7 @@ mod tests {
 
     #[test]
     fn getjob_always_asks_for_counters_and_lists_queues_last() {
-        let g = getjob(&["a", "b"], &JobOptions::new().count(3)).unwrap();
+        let g = getjob(&["a", "b"], &ConsumeOptions::new().count(3)).unwrap();
         assert_eq!(
             test_args(&g.cmd),
             ["GETJOB", "COUNT", "3", "WITHCOUNTERS", "FROM", "a", "b"]
@@ -101,13 +100,13 @@ mod tests {
 
     #[test]
     fn getjob_nohang_and_timeout() {
-        let g = getjob(&["a"], &JobOptions::new().nohang(true)).unwrap();
+        let g = getjob(&["a"], &ConsumeOptions::new().nohang(true)).unwrap();
         assert!(g.nohang);
         let t = Duration::from_millis(250);
-        let g = getjob(&["a"], &JobOptions::new().timeout(t)).unwrap();
+        let g = getjob(&["a"], &ConsumeOptions::new().timeout(t)).unwrap();
         assert_eq!(g.timeout, Some(t));
         assert!(matches!(
-            getjob(&[], &JobOptions::new()),
+            getjob(&[], &ConsumeOptions::new()),
             Err(Error::InvalidOptions(_))
         ));
     }
@@ -122,7 +121,7 @@ mod tests {
         let (cmd, extra) = addjob(
             "q",
             b"x",
-            &JobOptions::new().timeout(Duration::from_secs(2)),
+            &JobOptions::new().replication_timeout(Duration::from_secs(2)),
         )
         .unwrap();
         assert_eq!(test_args(&cmd), ["ADDJOB", "q", "x", "2000"]);

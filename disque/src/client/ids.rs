@@ -8,11 +8,7 @@ use super::Client;
 use crate::{Error, JobId};
 
 /// Builds `name id1 id2 …` (ids already validated by [`JobId`]).
-pub(crate) fn multi_id_cmd<I>(name: &str, ids: I) -> redis::Cmd
-where
-    I: IntoIterator,
-    I::Item: Borrow<JobId>,
-{
+pub(crate) fn multi_id_cmd<T: Borrow<JobId>>(name: &str, ids: &[T]) -> redis::Cmd {
     let mut cmd = redis::cmd(name);
     for id in ids {
         cmd.arg(id.borrow().as_str());
@@ -20,13 +16,16 @@ where
     cmd
 }
 
-/// Reads an integer reply.
+/// Reads the non-negative integer reply of command `name`.
 pub(crate) fn int_reply(name: &str, v: Value) -> Result<u64, Error> {
-    match v {
-        Value::Int(n) if n >= 0 => Ok(n as u64),
-        other => Err(Error::Protocol(format!(
-            "{name}: expected a non-negative integer, got {other:?}"
-        ))),
+    crate::reply::parse_count(v).map_err(|e| in_command(name, e))
+}
+
+/// `e` with the command's name in front of its text, if it is a protocol error.
+pub(crate) fn in_command(name: &str, e: Error) -> Error {
+    match e {
+        Error::Protocol(m) => Error::Protocol(format!("{name}: {m}")),
+        other => other,
     }
 }
 
@@ -37,7 +36,13 @@ impl Client {
         I: IntoIterator,
         I::Item: Borrow<JobId>,
     {
-        let cmd = multi_id_cmd(name, ids);
+        let ids: Vec<I::Item> = ids.into_iter().collect();
+        let span = tracing::Span::current();
+        span.record("jobs", ids.len());
+        if let [one] = ids.as_slice() {
+            span.record("job_id", tracing::field::display(one.borrow()));
+        }
+        let cmd = multi_id_cmd(name, &ids);
         let reply = self.conns().run(&cmd, std::time::Duration::ZERO).await?;
         int_reply(name, reply)
     }
@@ -51,7 +56,7 @@ mod tests {
     fn one_command_for_all_ids() {
         let a = JobId::parse("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1").unwrap();
         let b = JobId::parse("D-dcb833cf-9YL1NT17e9+wsA/09NqxscQI-05a1").unwrap();
-        let packed = multi_id_cmd("ACKJOB", [&a, &b]).get_packed_command();
+        let packed = multi_id_cmd("ACKJOB", &[&a, &b]).get_packed_command();
         let text = String::from_utf8(packed).unwrap();
         assert!(text.starts_with("*3\r\n$6\r\nACKJOB\r\n"), "{text}");
         assert!(text.contains(a.as_str()) && text.contains(b.as_str()));
@@ -66,7 +71,7 @@ mod tests {
         ));
         assert!(matches!(
             int_reply("QLEN", Value::Int(-1)),
-            Err(Error::Protocol(_))
+            Err(Error::Protocol(m)) if m.starts_with("QLEN: ")
         ));
     }
 }

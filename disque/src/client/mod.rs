@@ -10,15 +10,17 @@ mod conn;
 mod ids;
 mod op;
 mod raw;
+mod scan;
 mod typed;
+mod wait;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use addrs::{ToAddrs, DEFAULT_PORT};
-pub use op::Op;
+pub use op::JobOp;
 
-use crate::{Error, JobOptions};
+use crate::{ConsumeOptions, Error, JobOptions};
 use conn::{ConnConfig, Connections};
 
 /// A handle to Disque. Clones share the connections; it is `Send + Sync`.
@@ -41,14 +43,16 @@ pub struct Client {
 
 struct Inner {
     conns: Connections,
-    defaults: JobOptions,
+    job_defaults: JobOptions,
+    consume_defaults: ConsumeOptions,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("node", &self.inner.conns.current_node())
-            .field("defaults", &self.inner.defaults)
+            .field("job_defaults", &self.inner.job_defaults)
+            .field("consume_defaults", &self.inner.consume_defaults)
             .finish()
     }
 }
@@ -80,7 +84,8 @@ impl Client {
     /// # let addr = node.addr().to_string();
     /// let client = disque::Client::builder()
     ///     .connect_timeout(Duration::from_secs(2))
-    ///     .defaults(disque::JobOptions::new().retry(Duration::from_secs(30)))
+    ///     .job_defaults(disque::JobOptions::new().retry(Duration::from_secs(30)))
+    ///     .consume_defaults(disque::ConsumeOptions::new().timeout(Duration::from_secs(10)))
     ///     .blocking_connections(4)
     ///     .connect(addr.as_str())
     ///     .await?;
@@ -91,18 +96,33 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// The options applied to every call of this client (set with
-    /// [`ClientBuilder::defaults`]).
+    /// The job options applied to every job this client adds, under those of
+    /// a job type and those given for one call (set with
+    /// [`ClientBuilder::job_defaults`]).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// assert_eq!(client.defaults(), &disque::JobOptions::new());
+    /// assert_eq!(client.job_defaults(), &disque::JobOptions::new());
     /// # Ok(()) }
     /// ```
-    pub fn defaults(&self) -> &JobOptions {
-        &self.inner.defaults
+    pub fn job_defaults(&self) -> &JobOptions {
+        &self.inner.job_defaults
+    }
+
+    /// The consume options applied to every GETJOB of this client, under
+    /// those given for one call (set with [`ClientBuilder::consume_defaults`]).
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// assert_eq!(client.consume_defaults(), &disque::ConsumeOptions::new());
+    /// # Ok(()) }
+    /// ```
+    pub fn consume_defaults(&self) -> &ConsumeOptions {
+        &self.inner.consume_defaults
     }
 
     /// The node the shared connection currently goes to (`host:port`).
@@ -142,7 +162,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     response_timeout: Duration,
     password: Option<String>,
-    defaults: JobOptions,
+    job_defaults: JobOptions,
+    consume_defaults: ConsumeOptions,
     blocking: usize,
 }
 
@@ -152,7 +173,8 @@ impl Default for ClientBuilder {
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(30),
             password: None,
-            defaults: JobOptions::new(),
+            job_defaults: JobOptions::new(),
+            consume_defaults: ConsumeOptions::new(),
             blocking: 8,
         }
     }
@@ -187,11 +209,9 @@ impl ClientBuilder {
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
-    /// # let config = disque_embedded::Config {
-    /// #     addr: ([127, 0, 0, 1], 0).into(),
-    /// #     requirepass: Some("secret".into()),
-    /// #     ..Default::default()
-    /// # };
+    /// # let config = disque_embedded::Config::default()
+    /// #     .addr(([127, 0, 0, 1], 0))
+    /// #     .requirepass("secret");
     /// # let node = disque_embedded::Node::start(config).await?;
     /// let client = disque::Client::builder()
     ///     .password("secret")
@@ -205,16 +225,31 @@ impl ClientBuilder {
         self
     }
 
-    /// Options applied to every call of the client, under those of a job type
-    /// and those given for one call.
+    /// Job options (ADDJOB) applied to every job the client adds, under
+    /// those of a job type and those given for one call. They never change
+    /// how consumers wait: a replication timeout set here is not a GETJOB
+    /// timeout.
     ///
     /// ```
     /// # use std::time::Duration;
     /// let b = disque::Client::builder()
-    ///     .defaults(disque::JobOptions::new().ttl(Duration::from_secs(3600)));
+    ///     .job_defaults(disque::JobOptions::new().ttl(Duration::from_secs(3600)));
     /// ```
-    pub fn defaults(mut self, defaults: JobOptions) -> Self {
-        self.defaults = defaults;
+    pub fn job_defaults(mut self, defaults: JobOptions) -> Self {
+        self.job_defaults = defaults;
+        self
+    }
+
+    /// Consume options (GETJOB) applied to every `get`/`consume` of the
+    /// client, under those given for one call.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = disque::Client::builder()
+    ///     .consume_defaults(disque::ConsumeOptions::new().timeout(Duration::from_secs(5)));
+    /// ```
+    pub fn consume_defaults(mut self, defaults: ConsumeOptions) -> Self {
+        self.consume_defaults = defaults;
         self
     }
 
@@ -250,7 +285,8 @@ impl ClientBuilder {
         Ok(Client {
             inner: Arc::new(Inner {
                 conns,
-                defaults: self.defaults,
+                job_defaults: self.job_defaults,
+                consume_defaults: self.consume_defaults,
             }),
         })
     }
@@ -264,7 +300,7 @@ mod tests {
     fn client_is_cheap_to_share_across_tasks() {
         fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
         assert_send_sync_clone::<Client>();
-        assert_send_sync_clone::<Op>();
+        assert_send_sync_clone::<JobOp>();
         fn assert_send<T: Send>() {}
         assert_send::<crate::Delivery<Vec<u8>>>();
     }

@@ -1,13 +1,16 @@
-//! Options chained for one operation: `client.retry(…).maxlen(…).add(…)`.
+//! Job options chained for one call: `client.retry(…).maxlen(…).add(…)`.
 
 use std::time::Duration;
 
 use super::Client;
-use crate::{Delivery, Error, Job, JobId, JobOptions};
+use crate::{Error, Job, JobId, JobOptions};
 
-/// One operation being set up: a clone of the client plus options of its
-/// own. Made by the option methods of [`Client`] (`client.ttl(…)`,
-/// `client.retry(…)`…); the client's defaults are never changed.
+/// One ADDJOB being set up: a clone of the client plus job options of its
+/// own. Made by the job option methods of [`Client`] (`client.ttl(…)`,
+/// `client.retry(…)`…, [`client.with_options(…)`](Client::with_options));
+/// the client's defaults are never changed. Consuming takes
+/// [`ConsumeOptions`](crate::ConsumeOptions) through the `_with` methods
+/// instead.
 ///
 /// ```
 /// # use std::time::Duration;
@@ -19,23 +22,23 @@ use crate::{Delivery, Error, Job, JobId, JobOptions};
 ///     .maxlen(1000)
 ///     .add(b"data".as_slice(), "queue")
 ///     .await?;
-/// assert_eq!(client.defaults(), &disque::JobOptions::new()); // untouched
+/// assert_eq!(client.job_defaults(), &disque::JobOptions::new()); // untouched
 /// # let _ = id;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-#[must_use = "an Op does nothing until one of its commands is called"]
-pub struct Op {
+#[must_use = "a JobOp does nothing until `add`, `add_many` or `enqueue` is called"]
+pub struct JobOp {
     client: Client,
     options: JobOptions,
 }
 
 macro_rules! setters {
     ($( $(#[$doc:meta])* $name:ident($ty:ty) ),* $(,)?) => {
-        impl Op {
+        impl JobOp {
             $(
                 $(#[$doc])*
-                pub fn $name(mut self, value: $ty) -> Op {
+                pub fn $name(mut self, value: $ty) -> JobOp {
                     self.options = self.options.$name(value);
                     self
                 }
@@ -46,10 +49,10 @@ macro_rules! setters {
             $(
                 $(#[$doc])*
                 ///
-                /// Starts an [`Op`]: these options apply to the one command
-                /// called on it, over the client's defaults.
-                pub fn $name(&self, value: $ty) -> Op {
-                    Op { client: self.clone(), options: JobOptions::new() }.$name(value)
+                /// Starts a [`JobOp`]: these options apply to the one command
+                /// called on it, over the job type's and the client's defaults.
+                pub fn $name(&self, value: $ty) -> JobOp {
+                    JobOp { client: self.clone(), options: JobOptions::new() }.$name(value)
                 }
             )*
         }
@@ -57,18 +60,17 @@ macro_rules! setters {
 }
 
 setters! {
-    /// ADDJOB replication timeout, or how long GETJOB blocks ([`JobOptions::timeout`]).
+    /// ADDJOB replication timeout ([`JobOptions::replication_timeout`]).
     ///
     /// ```
     /// # use std::time::Duration;
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// let got = client.timeout(Duration::from_millis(50)).get(&["idle"]).await?;
-    /// assert!(got.is_none());
+    /// client.replication_timeout(Duration::from_secs(2)).add(b"x".as_slice(), "repl-t").await?;
     /// # Ok(()) }
     /// ```
-    timeout(Duration),
+    replication_timeout(Duration),
     /// `REPLICATE n` ([`JobOptions::replicate`]).
     ///
     /// ```
@@ -137,26 +139,38 @@ setters! {
     /// # Ok(()) }
     /// ```
     asynchronous(bool),
-    /// GETJOB `NOHANG` ([`JobOptions::nohang`]).
+}
+
+impl Client {
+    /// Starts a [`JobOp`] with `options` for the one command called on it,
+    /// over the job type's and the client's defaults.
     ///
     /// ```
+    /// # use std::time::Duration;
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// assert!(client.nohang(true).get(&["void"]).await?.is_none());
+    /// let opts = disque::JobOptions::new().ttl(Duration::from_secs(60));
+    /// let id = client.with_options(opts).add(b"x".as_slice(), "with-opts").await?;
+    /// assert_eq!(client.show(&id).await?.expect("added").ttl, Duration::from_secs(60));
     /// # Ok(()) }
     /// ```
-    nohang(bool),
+    pub fn with_options(&self, options: JobOptions) -> JobOp {
+        JobOp {
+            client: self.clone(),
+            options,
+        }
+    }
 }
 
-impl Op {
+impl JobOp {
     /// The options of this operation (not yet merged with the client's defaults).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// assert_eq!(client.maxlen(5).options().get_maxlen(), Some(5));
+    /// assert_eq!(client.maxlen(5).options().maxlen, Some(5));
     /// # Ok(()) }
     /// ```
     pub fn options(&self) -> &JobOptions {
@@ -170,12 +184,12 @@ impl Op {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// let op = client.maxlen(5).with(disque::JobOptions::new().ttl(Duration::from_secs(60)));
-    /// assert_eq!(op.options().get_maxlen(), Some(5));
-    /// assert_eq!(op.options().get_ttl(), Some(Duration::from_secs(60)));
+    /// let op = client.maxlen(5).with_options(disque::JobOptions::new().ttl(Duration::from_secs(60)));
+    /// assert_eq!(op.options().maxlen, Some(5));
+    /// assert_eq!(op.options().ttl, Some(Duration::from_secs(60)));
     /// # Ok(()) }
     /// ```
-    pub fn with(mut self, options: JobOptions) -> Op {
+    pub fn with_options(mut self, options: JobOptions) -> JobOp {
         self.options = options.merged_over(&self.options);
         self
     }
@@ -212,30 +226,25 @@ impl Op {
         self.client.enqueue_with(job, self.options).await
     }
 
-    /// [`Client::get_with`] with these options.
+    /// [`Client::add_many`] with these options: several jobs in one write.
     ///
     /// ```
     /// # use std::time::Duration;
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// assert!(client.timeout(Duration::from_millis(20)).get(&["op-get"]).await?.is_none());
+    /// let ids = client
+    ///     .ttl(Duration::from_secs(60))
+    ///     .add_many(&[b"a".as_slice(), b"b".as_slice()], "op-many")
+    ///     .await?;
+    /// assert_eq!(ids.len(), 2);
     /// # Ok(()) }
     /// ```
-    pub async fn get(self, queues: &[&str]) -> Result<Option<Delivery>, Error> {
-        self.client.get_with(queues, self.options).await
-    }
-
-    /// [`Client::get_many_with`] with these options.
-    ///
-    /// ```
-    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
-    /// # let node = disque_embedded::Node::start_ephemeral().await?;
-    /// # let client = disque::Client::connect(node.addr()).await?;
-    /// assert!(client.nohang(true).get_many(&["op-many"], 3).await?.is_empty());
-    /// # Ok(()) }
-    /// ```
-    pub async fn get_many(self, queues: &[&str], count: u32) -> Result<Vec<Delivery>, Error> {
-        self.client.get_many_with(queues, count, self.options).await
+    pub async fn add_many<B: AsRef<[u8]>>(
+        self,
+        bodies: &[B],
+        queue: &str,
+    ) -> Result<Vec<Result<JobId, Error>>, Error> {
+        self.client.add_many_opts(bodies, queue, self.options).await
     }
 }

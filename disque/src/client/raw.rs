@@ -4,11 +4,13 @@ use std::borrow::Borrow;
 use std::time::Duration;
 
 use redis::Value;
+use tracing::field::{display, Empty};
+use tracing::Span;
 
 use super::args;
-use super::ids::int_reply;
+use super::ids::{in_command, int_reply};
 use super::Client;
-use crate::{Delivery, Error, JobId, JobOptions};
+use crate::{ConsumeOptions, Delivery, Error, JobId, JobOptions};
 
 impl Client {
     /// `ADDJOB queue body` with the client's default options; returns the new job's id.
@@ -40,27 +42,42 @@ impl Client {
     /// assert_eq!(info.queue.as_deref(), Some("raw-with"));
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "add", level = "debug", skip_all, fields(queue = %queue, job_id = Empty))]
     pub async fn add_with(
         &self,
         body: impl AsRef<[u8]>,
         queue: &str,
         options: JobOptions,
     ) -> Result<JobId, Error> {
-        let opts = options.merged_over(self.defaults());
-        let (cmd, extra) = args::addjob(queue, body.as_ref(), &opts)?;
-        let reply = self.conns().run(&cmd, extra).await?;
-        args::job_id_reply(reply)
+        self.addjob(queue, body.as_ref(), options).await
     }
 
-    /// Adds several jobs in one write (pipelined `ADDJOB`s), with the
-    /// client's defaults under `options`. One result per body, in order.
+    /// One ADDJOB with `options` over the client's job defaults; records the
+    /// new id as `job_id` on the current span.
+    pub(crate) async fn addjob(
+        &self,
+        queue: &str,
+        body: &[u8],
+        options: JobOptions,
+    ) -> Result<JobId, Error> {
+        let opts = options.merged_over(self.job_defaults());
+        let (cmd, extra) = args::addjob(queue, body, &opts)?;
+        let reply = self.conns().run(&cmd, extra).await?;
+        let id = args::job_id_reply(reply)?;
+        Span::current().record("job_id", display(&id));
+        Ok(id)
+    }
+
+    /// Adds several jobs in one write (pipelined `ADDJOB`s) with the
+    /// client's job defaults (other options: [`JobOp::add_many`](crate::JobOp::add_many)).
+    /// One result per body, in order.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
     /// let bodies = [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()];
-    /// let ids = client.add_many(&bodies, "batch", disque::JobOptions::new()).await?;
+    /// let ids = client.add_many(&bodies, "batch").await?;
     /// assert!(ids.iter().all(|r| r.is_ok()));
     /// assert_eq!(client.len("batch").await?, 3);
     /// # Ok(()) }
@@ -69,12 +86,22 @@ impl Client {
         &self,
         bodies: &[B],
         queue: &str,
+    ) -> Result<Vec<Result<JobId, Error>>, Error> {
+        self.add_many_opts(bodies, queue, JobOptions::new()).await
+    }
+
+    /// [`add_many`](Client::add_many) with `options` over the client's job defaults.
+    #[tracing::instrument(name = "add_many", level = "debug", skip_all, fields(queue = %queue, jobs = bodies.len()))]
+    pub(crate) async fn add_many_opts<B: AsRef<[u8]>>(
+        &self,
+        bodies: &[B],
+        queue: &str,
         options: JobOptions,
     ) -> Result<Vec<Result<JobId, Error>>, Error> {
         if bodies.is_empty() {
             return Ok(Vec::new());
         }
-        let opts = options.merged_over(self.defaults());
+        let opts = options.merged_over(self.job_defaults());
         let mut pipe = redis::pipe();
         let mut extra = Duration::ZERO;
         for body in bodies {
@@ -91,8 +118,8 @@ impl Client {
 
     /// `GETJOB … FROM queues…`: the first job available, from the queues in
     /// priority order (left first). Blocks until one arrives, or for the
-    /// client's default GETJOB timeout if set; `None` when that timeout
-    /// passes (never an error). It first asks with NOHANG on the shared
+    /// client's default consume timeout ([`ClientBuilder::consume_defaults`](crate::ClientBuilder::consume_defaults))
+    /// if set; `None` when that timeout passes (never an error). It first asks with NOHANG on the shared
     /// connection; only if nothing is queued does it block, on a dedicated
     /// connection of its own.
     ///
@@ -112,10 +139,11 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn get(&self, queues: &[&str]) -> Result<Option<Delivery>, Error> {
-        self.get_with(queues, JobOptions::new()).await
+        self.get_with(queues, ConsumeOptions::new()).await
     }
 
-    /// [`get`](Client::get) with `options` (GETJOB `timeout`, `nohang`) over the client's defaults.
+    /// [`get`](Client::get) with `options` (GETJOB `timeout`, `nohang`) over
+    /// the client's consume defaults; one job (`count` is ignored).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -123,18 +151,34 @@ impl Client {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
     /// let none = client
-    ///     .get_with(&["empty"], disque::JobOptions::new().nohang(true))
+    ///     .get_with(&["empty"], disque::ConsumeOptions::new().nohang(true))
     ///     .await?;
     /// assert!(none.is_none());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "get", level = "debug", skip_all, fields(queues = ?queues, queue = Empty, job_id = Empty))]
     pub async fn get_with(
         &self,
         queues: &[&str],
-        options: JobOptions,
+        options: ConsumeOptions,
     ) -> Result<Option<Delivery>, Error> {
-        let mut jobs = self.getjob(queues, options.count(1)).await?;
-        Ok(jobs.pop())
+        self.get_one(queues, options).await
+    }
+
+    /// One GETJOB for one job; records its `queue` and `job_id` on the
+    /// current span.
+    pub(crate) async fn get_one(
+        &self,
+        queues: &[&str],
+        options: ConsumeOptions,
+    ) -> Result<Option<Delivery>, Error> {
+        let job = self.getjob(queues, options.count(1)).await?.pop();
+        if let Some(job) = &job {
+            let span = Span::current();
+            span.record("queue", job.queue());
+            span.record("job_id", display(job.id()));
+        }
+        Ok(job)
     }
 
     /// Up to `count` jobs in one `GETJOB COUNT` (round-robin over the queues,
@@ -155,28 +199,32 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn get_many(&self, queues: &[&str], count: u32) -> Result<Vec<Delivery>, Error> {
-        self.get_many_with(queues, count, JobOptions::new()).await
+        self.get_many_with(queues, ConsumeOptions::new().count(count))
+            .await
     }
 
-    /// [`get_many`](Client::get_many) with `options` over the client's defaults.
+    /// [`get_many`](Client::get_many) with `options` over the client's
+    /// consume defaults: up to `options.count` jobs (default 1).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
     /// let jobs = client
-    ///     .get_many_with(&["nothing-here"], 5, disque::JobOptions::new().nohang(true))
+    ///     .get_many_with(&["nothing-here"], disque::ConsumeOptions::new().count(5).nohang(true))
     ///     .await?;
     /// assert!(jobs.is_empty());
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "get_many", level = "debug", skip_all, fields(queues = ?queues, jobs = Empty))]
     pub async fn get_many_with(
         &self,
         queues: &[&str],
-        count: u32,
-        options: JobOptions,
+        options: ConsumeOptions,
     ) -> Result<Vec<Delivery>, Error> {
-        self.getjob(queues, options.count(count)).await
+        let jobs = self.getjob(queues, options).await?;
+        Span::current().record("jobs", jobs.len());
+        Ok(jobs)
     }
 
     /// One GETJOB (always WITHCOUNTERS). A blocking one first asks with
@@ -186,9 +234,9 @@ impl Client {
     pub(crate) async fn getjob(
         &self,
         queues: &[&str],
-        options: JobOptions,
+        options: ConsumeOptions,
     ) -> Result<Vec<Delivery>, Error> {
-        let opts = options.merged_over(self.defaults());
+        let opts = options.merged_over(self.consume_defaults());
         let get = args::getjob(queues, &opts)?;
         let now = args::getjob(queues, &opts.clone().nohang(true))?;
         let jobs = args::deliveries(self, self.conns().run(&now.cmd, Duration::ZERO).await?)?;
@@ -214,6 +262,7 @@ impl Client {
     /// assert_eq!(client.ack([&a, &b]).await?, 2);
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "ack", level = "debug", skip_all, fields(jobs = Empty, job_id = Empty))]
     pub async fn ack<I>(&self, ids: I) -> Result<u64, Error>
     where
         I: IntoIterator,
@@ -252,6 +301,7 @@ impl Client {
     /// assert_eq!(client.nack([job.id()]).await?, 1);
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "nack", level = "debug", skip_all, fields(jobs = Empty, job_id = Empty))]
     pub async fn nack<I>(&self, ids: I) -> Result<u64, Error>
     where
         I: IntoIterator,
@@ -260,7 +310,9 @@ impl Client {
         self.multi_id("NACK", ids).await
     }
 
-    /// `ENQUEUE id…`: puts jobs back in their queue (if not queued already).
+    /// `ENQUEUE id…`: puts jobs back in their queue (if not queued already);
+    /// returns how many were queued. (Adding a new job is
+    /// [`add`](Client::add) or [`enqueue`](Client::enqueue): ADDJOB.)
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
@@ -268,11 +320,11 @@ impl Client {
     /// # let client = disque::Client::connect(node.addr()).await?;
     /// let id = client.add(b"a".as_slice(), "enq").await?;
     /// client.dequeue([&id]).await?;
-    /// assert_eq!(client.enqueue_ids([&id]).await?, 1);
+    /// assert_eq!(client.requeue([&id]).await?, 1);
     /// assert_eq!(client.len("enq").await?, 1);
     /// # Ok(()) }
     /// ```
-    pub async fn enqueue_ids<I>(&self, ids: I) -> Result<u64, Error>
+    pub async fn requeue<I>(&self, ids: I) -> Result<u64, Error>
     where
         I: IntoIterator,
         I::Item: Borrow<JobId>,
@@ -306,11 +358,11 @@ impl Client {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
     /// let id = client.add(b"a".as_slice(), "del").await?;
-    /// assert_eq!(client.del_job([&id]).await?, 1);
+    /// assert_eq!(client.delete([&id]).await?, 1);
     /// assert!(client.show(&id).await?.is_none());
     /// # Ok(()) }
     /// ```
-    pub async fn del_job<I>(&self, ids: I) -> Result<u64, Error>
+    pub async fn delete<I>(&self, ids: I) -> Result<u64, Error>
     where
         I: IntoIterator,
         I::Item: Borrow<JobId>,
@@ -330,11 +382,17 @@ impl Client {
     /// assert_eq!(client.working(&id).await?, Duration::from_secs(30));
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(name = "working", level = "debug", skip_all, fields(job_id = %id))]
     pub async fn working(&self, id: &JobId) -> Result<Duration, Error> {
+        self.working_id(id).await
+    }
+
+    /// `WORKING id`, without a span of its own.
+    pub(crate) async fn working_id(&self, id: &JobId) -> Result<Duration, Error> {
         let mut cmd = redis::cmd("WORKING");
         cmd.arg(id.as_str());
         let reply = self.conns().run(&cmd, Duration::ZERO).await?;
-        int_reply("WORKING", reply).map(Duration::from_secs)
+        crate::reply::parse_working(reply).map_err(|e| in_command("WORKING", e))
     }
 
     /// `QLEN queue`: how many jobs are queued (not active, not delayed).

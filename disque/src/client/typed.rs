@@ -1,9 +1,11 @@
 //! The typed API: jobs as Rust values of a [`Job`] type.
 
-use std::time::Duration;
+use std::any::type_name;
+
+use tracing::field::Empty;
 
 use super::Client;
-use crate::{job, Delivery, Error, Job, JobId, JobOptions, JobSet};
+use crate::{job, ConsumeOptions, Delivery, Error, Job, JobId, JobOptions, JobSet};
 
 impl Client {
     /// Enqueues `job` on `J::QUEUE` with its type's options (over the
@@ -45,13 +47,20 @@ impl Client {
     /// assert_eq!(client.len("reports").await?, 0); // delayed
     /// # Ok(()) }
     /// ```
+    #[tracing::instrument(
+        name = "enqueue",
+        level = "debug",
+        skip_all,
+        fields(queue = J::QUEUE, job_type = type_name::<J>(), job_id = Empty)
+    )]
     pub async fn enqueue_with<J: Job>(&self, job: &J, options: JobOptions) -> Result<JobId, Error> {
         let body = job::encode_payload(job)?;
         let opts = options.merged_over(&J::options());
-        self.add_with(body, J::QUEUE, opts).await
+        self.addjob(J::QUEUE, &body, opts).await
     }
 
-    /// Takes the next job of type `J`, waiting as long as it takes.
+    /// Takes the next job of type `J`, waiting as long as it takes (a
+    /// consume timeout among the client's defaults only makes it ask again).
     ///
     /// If the payload cannot be decoded as a `J` the job is left as it is
     /// (active: Disque delivers it again after its retry time) and the error
@@ -77,7 +86,7 @@ impl Client {
             // A GETJOB without timeout only returns with a job; the loop is
             // a guard against a server replying null anyway.
             if let Some(d) = self
-                .consume_opts::<J>(JobOptions::new().nohang(false))
+                .consume_with::<J>(ConsumeOptions::new().nohang(false))
                 .await?
             {
                 return Ok(d);
@@ -85,12 +94,15 @@ impl Client {
         }
     }
 
-    /// Takes the next job of type `J`, or `None` if none comes within `timeout`.
-    /// Decode failures as for [`consume`](Client::consume).
+    /// Takes the next job of type `J` as `options` say (over the client's
+    /// consume defaults): `None` if none comes within `options.timeout`, or
+    /// at once with `nohang`. Decode failures as for [`consume`](Client::consume).
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
+    /// use disque::ConsumeOptions;
+    ///
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "rare")]
     /// struct Rare;
@@ -98,22 +110,22 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// let got = client.consume_timeout::<Rare>(Duration::from_millis(100)).await?;
+    /// let wait = ConsumeOptions::new().timeout(Duration::from_millis(100));
+    /// let got = client.consume_with::<Rare>(wait).await?;
     /// assert!(got.is_none());
     /// # Ok(()) }
     /// ```
-    pub async fn consume_timeout<J: Job>(
+    #[tracing::instrument(
+        name = "consume",
+        level = "debug",
+        skip_all,
+        fields(queue = J::QUEUE, job_type = type_name::<J>(), job_id = Empty)
+    )]
+    pub async fn consume_with<J: Job>(
         &self,
-        timeout: Duration,
+        options: ConsumeOptions,
     ) -> Result<Option<Delivery<J>>, Error> {
-        self.consume_opts::<J>(wait_for(timeout)).await
-    }
-
-    async fn consume_opts<J: Job>(
-        &self,
-        options: JobOptions,
-    ) -> Result<Option<Delivery<J>>, Error> {
-        match self.get_with(&[J::QUEUE], options).await? {
+        match self.get_one(&[J::QUEUE], options).await? {
             Some(raw) => raw.decode::<J>().map(Some),
             None => Ok(None),
         }
@@ -150,23 +162,24 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn consume_set<S: JobSet>(&self) -> Result<S, Error> {
-        let queues = S::queues();
         loop {
-            if let Some(raw) = self
-                .get_with(&queues, JobOptions::new().nohang(false))
+            if let Some(set) = self
+                .consume_set_with::<S>(ConsumeOptions::new().nohang(false))
                 .await?
             {
-                return S::from_delivery(raw);
+                return Ok(set);
             }
         }
     }
 
-    /// [`consume_set`](Client::consume_set), or `None` if no job comes within `timeout`.
+    /// [`consume_set`](Client::consume_set) as `options` say (over the
+    /// client's consume defaults): `None` if no job comes within
+    /// `options.timeout`, or at once with `nohang`.
     ///
     /// ```
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
-    /// use disque::{Delivery, Job, JobSet};
+    /// use disque::{ConsumeOptions, Delivery, Job, JobSet};
     ///
     /// #[derive(Serialize, Deserialize, Job)]
     /// #[job(queue = "set-a")]
@@ -178,28 +191,25 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// let got = client.consume_set_timeout::<Only>(Duration::from_millis(50)).await?;
+    /// let wait = ConsumeOptions::new().timeout(Duration::from_millis(50));
+    /// let got = client.consume_set_with::<Only>(wait).await?;
     /// assert!(got.is_none());
     /// # Ok(()) }
     /// ```
-    pub async fn consume_set_timeout<S: JobSet>(
+    #[tracing::instrument(
+        name = "consume",
+        level = "debug",
+        skip_all,
+        fields(queue = Empty, job_type = type_name::<S>(), job_id = Empty)
+    )]
+    pub async fn consume_set_with<S: JobSet>(
         &self,
-        timeout: Duration,
+        options: ConsumeOptions,
     ) -> Result<Option<S>, Error> {
         let queues = S::queues();
-        match self.get_with(&queues, wait_for(timeout)).await? {
+        match self.get_one(&queues, options).await? {
             Some(raw) => S::from_delivery(raw).map(Some),
             None => Ok(None),
         }
-    }
-}
-
-/// GETJOB options waiting at most `timeout` (a zero timeout: NOHANG, since
-/// Disque reads `TIMEOUT 0` as "forever").
-fn wait_for(timeout: Duration) -> JobOptions {
-    if timeout.is_zero() {
-        JobOptions::new().nohang(true)
-    } else {
-        JobOptions::new().timeout(timeout).nohang(false)
     }
 }

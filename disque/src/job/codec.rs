@@ -7,7 +7,7 @@
 //! codec (see [`crate::payload`]).
 //!
 //! ```
-//! use disque::codec::{Bincode, Codec};
+//! use disque::{Bincode, Codec};
 //!
 //! let mut bytes = Vec::new();
 //! Bincode::encode(&(7u32, "seven"), &mut bytes).unwrap();
@@ -23,7 +23,7 @@ use serde::{de::DeserializeOwned, Serialize};
 /// 2: `Json`); your own codecs should use 128–255.
 ///
 /// ```
-/// use disque::codec::{Codec, CodecError};
+/// use disque::{Codec, CodecError};
 ///
 /// /// Bincode with big-endian fixed-width integers, for a legacy producer.
 /// struct BigEndian;
@@ -75,7 +75,7 @@ pub trait Codec: Send + Sync + 'static {
 /// Why a codec could not encode or decode a value.
 ///
 /// ```
-/// let error = disque::codec::CodecError::new("unexpected end of input");
+/// let error = disque::CodecError::new("unexpected end of input");
 /// assert_eq!(error.to_string(), "unexpected end of input");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,13 +100,11 @@ impl std::fmt::Display for CodecError {
 
 impl std::error::Error for CodecError {}
 
-/// The name of the built-in codec with this id, if there is one.
-///
-/// ```
-/// assert_eq!(disque::codec::builtin_name(1), Some("bincode"));
-/// assert_eq!(disque::codec::builtin_name(99), None);
-/// ```
-pub fn builtin_name(id: u8) -> Option<&'static str> {
+/// The name of the built-in codec with this id, if there is one (the
+/// payload checks name codecs through `payload::crate_codec_name`, which
+/// must agree: see the tests).
+#[cfg(test)]
+fn builtin_name(id: u8) -> Option<&'static str> {
     match id {
         Bincode::ID => Some(Bincode::NAME),
         JSON_ID => Some(JSON_NAME),
@@ -121,7 +119,7 @@ pub fn builtin_name(id: u8) -> Option<&'static str> {
 /// crate pins 2.x and keeps the codec swappable.
 ///
 /// ```
-/// use disque::codec::{Bincode, Codec};
+/// use disque::{Bincode, Codec};
 ///
 /// let mut out = Vec::new();
 /// Bincode::encode("hi", &mut out).unwrap();
@@ -193,7 +191,9 @@ fn bincode_decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize
     )))
 }
 
+#[cfg(any(test, feature = "json"))]
 const JSON_ID: u8 = 2;
+#[cfg(any(test, feature = "json"))]
 const JSON_NAME: &str = "json";
 
 /// JSON (serde_json): self-describing, readable in `SHOW`/`QPEEK`, easy to
@@ -201,7 +201,7 @@ const JSON_NAME: &str = "json";
 ///
 /// ```
 /// # #[cfg(feature = "json")] {
-/// use disque::codec::{Codec, Json};
+/// use disque::{Codec, Json};
 ///
 /// let mut out = Vec::new();
 /// Json::encode(&[1, 2], &mut out).unwrap();
@@ -236,7 +236,7 @@ impl Codec for Json {
 /// ```
 /// # #[cfg(feature = "json")] {
 /// #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-/// #[job(queue = "signups", codec = disque::codec::PlainJson)]
+/// #[job(queue = "signups", codec = disque::PlainJson)]
 /// struct Signup { email: String, #[serde(default)] referrer: Option<String> }
 ///
 /// // What `r.execute_command("ADDJOB", "signups", '{"email": "a@b.c"}', 0)` sends:
@@ -341,5 +341,11 @@ mod tests {
             ("a".to_owned(), 2)
         );
         assert!(Json::decode::<(String, i32)>(b"[1").is_err());
+    }
+
+    #[test]
+    fn builtin_names_by_id() {
+        assert_eq!(builtin_name(1), Some("bincode"));
+        assert_eq!(builtin_name(99), None);
     }
 }

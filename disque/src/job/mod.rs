@@ -46,7 +46,7 @@ use shape::Traced;
 /// the same deep shape fingerprint the derive's types get.
 ///
 /// ```
-/// use disque::{codec::Bincode, Job, JobOptions};
+/// use disque::{Bincode, Job, JobOptions};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize)]
 /// struct Ping;
@@ -173,7 +173,7 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
             return Err(refuse(format!(
                 "its serde format needs a self-describing codec (it calls `{call}`: an untagged \
                  or internally tagged enum, `flatten`, …), which {} is not, so no consumer could \
-                 decode it; nothing was sent. Use `#[job(codec = disque::codec::Json)]`, or \
+                 decode it; nothing was sent. Use `#[job(codec = disque::Json)]`, or \
                  drop that serde attribute",
                 J::Codec::NAME
             )));

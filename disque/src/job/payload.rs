@@ -14,19 +14,8 @@
 //!
 //! How the fingerprint is made, what changes it and when a consumer accepts
 //! a payload is described on the `Job` derive ("Fingerprint and evolution").
-//! A job type whose codec writes no header (`disque::codec::PlainJson`) has a
+//! A job type whose codec writes no header (`disque::PlainJson`) has a
 //! body that is exactly the codec's bytes, as another language writes them.
-//!
-//! ```
-//! use disque::payload::Header;
-//!
-//! let mut body = Vec::new();
-//! Header { codec: 1, fingerprint: 0x0123_4567_89ab_cdef }.write(&mut body);
-//! body.extend_from_slice(b"rest");
-//! let (header, rest) = Header::parse(&body).unwrap();
-//! assert_eq!(header.fingerprint, 0x0123_4567_89ab_cdef);
-//! assert_eq!(rest, b"rest");
-//! ```
 
 use std::fmt;
 
@@ -38,15 +27,6 @@ pub const FORMAT_VERSION: u8 = 1;
 pub const HEADER_LEN: usize = 12;
 
 /// The header of a typed payload.
-///
-/// ```
-/// use disque::payload::{Header, HEADER_LEN};
-///
-/// let mut out = Vec::new();
-/// Header { codec: 2, fingerprint: 1 }.write(&mut out);
-/// assert_eq!(out.len(), HEADER_LEN);
-/// assert_eq!(&out[..4], b"DQ\x01\x02");
-/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// The codec id of the bytes that follow.
@@ -65,12 +45,6 @@ impl Header {
     }
 
     /// Splits a body into its header and the codec's bytes.
-    ///
-    /// ```
-    /// use disque::payload::Header;
-    ///
-    /// assert!(Header::parse(b"plain text").is_err());
-    /// ```
     pub fn parse(body: &[u8]) -> Result<(Header, &[u8]), HeaderError> {
         let Some((head, rest)) = body.split_first_chunk::<HEADER_LEN>() else {
             return Err(HeaderError::new(body));
@@ -92,11 +66,6 @@ impl Header {
 /// A body that does not start with a typed payload header (version 1).
 ///
 /// Its `Display` describes what was found instead.
-///
-/// ```
-/// let error = disque::payload::Header::parse(b"hi").unwrap_err();
-/// assert_eq!(error.to_string(), "a body of 2 bytes starting with \"hi\"");
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderError {
     found: String,
@@ -295,25 +264,12 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// The 64-bit FNV-1a hash of `shape`. A `const fn`.
-///
-/// ```
-/// // The FNV-1a test vectors.
-/// assert_eq!(disque::payload::fingerprint(""), 0xcbf2_9ce4_8422_2325);
-/// assert_eq!(disque::payload::fingerprint("a"), 0xaf63_dc4c_8601_ec8c);
-/// ```
 pub const fn fingerprint(shape: &str) -> u64 {
     hash_bytes(FNV_OFFSET, shape.as_bytes())
 }
 
 /// Folds `part` into the fingerprint `hash`, after a separator byte (so that
 /// `("ab", "c")` and `("a", "bc")` differ).
-///
-/// ```
-/// use disque::payload::{fingerprint, fingerprint_extend};
-///
-/// let base = fingerprint("struct Resize<T>{image:T}");
-/// assert_ne!(fingerprint_extend(base, "u8"), fingerprint_extend(base, "u16"));
-/// ```
 pub const fn fingerprint_extend(hash: u64, part: &str) -> u64 {
     hash_bytes(hash_bytes(hash, &[0]), part.as_bytes())
 }

@@ -9,7 +9,7 @@ impl Job for Plain {
     const QUEUE: &'static str = "plain";
     const PRIORITY: i64 = 0;
     const ACCEPTED_FINGERPRINTS: &'static [u64] = &[42];
-    type Codec = crate::codec::Bincode;
+    type Codec = codec::Bincode;
     fn options() -> JobOptions {
         JobOptions::new()
     }
@@ -87,7 +87,7 @@ enum Shape {
 impl Job for Shape {
     const QUEUE: &'static str = "shapes";
     const PRIORITY: i64 = 0;
-    type Codec = crate::codec::Bincode;
+    type Codec = codec::Bincode;
     fn options() -> JobOptions {
         JobOptions::new()
     }

@@ -6,20 +6,6 @@ use super::{array, bytes, parse_job_id, queue_name, text, unexpected, unsigned};
 use crate::{Error, JobId};
 
 /// One job of a GETJOB (or QPEEK) reply.
-///
-/// ```
-/// use redis::Value;
-/// let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-/// let reply = Value::Array(vec![Value::Array(vec![
-///     b("emails"), b("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1"), b("hi"),
-///     b("nacks"), Value::Int(1), b("additional-deliveries"), Value::Int(0),
-/// ])]);
-/// let jobs = disque::reply::parse_getjob(reply)?;
-/// assert_eq!(jobs[0].queue, "emails");
-/// assert_eq!(jobs[0].body, b"hi");
-/// assert_eq!(jobs[0].nacks, Some(1));
-/// # Ok::<(), disque::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReceivedJob {
@@ -37,24 +23,13 @@ pub struct ReceivedJob {
 
 /// Parses a GETJOB reply, with or without WITHCOUNTERS; a null reply (timeout
 /// or NOHANG with nothing to take) is an empty list.
-///
-/// ```
-/// assert!(disque::reply::parse_getjob(redis::Value::Nil)?.is_empty());
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_getjob(value: Value) -> Result<Vec<ReceivedJob>, Error> {
+pub(crate) fn parse_getjob(value: Value) -> Result<Vec<ReceivedJob>, Error> {
     entries(value, "GETJOB")
 }
 
 /// Parses a QPEEK reply: the same `[queue, id, body]` entries as GETJOB,
 /// without counters (`nacks` and `additional_deliveries` are `None`).
-///
-/// ```
-/// use redis::Value;
-/// assert!(disque::reply::parse_qpeek(Value::Array(vec![]))?.is_empty());
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_qpeek(value: Value) -> Result<Vec<ReceivedJob>, Error> {
+pub(crate) fn parse_qpeek(value: Value) -> Result<Vec<ReceivedJob>, Error> {
     entries(value, "QPEEK")
 }
 
@@ -223,5 +198,39 @@ mod tests {
                 "{reply:?}"
             );
         }
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![Value::Array(vec![
+            b("emails"),
+            b("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1"),
+            b("hi"),
+            b("nacks"),
+            Value::Int(1),
+            b("additional-deliveries"),
+            Value::Int(0),
+        ])]);
+        let jobs = crate::reply::parse_getjob(reply)?;
+        assert_eq!(jobs[0].queue, "emails");
+        assert_eq!(jobs[0].body, b"hi");
+        assert_eq!(jobs[0].nacks, Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_2() -> Result<(), crate::Error> {
+        assert!(crate::reply::parse_getjob(redis::Value::Nil)?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_3() -> Result<(), crate::Error> {
+        use redis::Value;
+        assert!(crate::reply::parse_qpeek(Value::Array(vec![]))?.is_empty());
+        Ok(())
     }
 }

@@ -7,23 +7,6 @@ use crate::{Error, JobId};
 
 /// The reply of HELLO: the protocol version, the id of the node that
 /// answered, and the nodes of the cluster it knows.
-///
-/// ```
-/// use redis::Value;
-/// use disque::reply::Hello;
-///
-/// let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-/// let me = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
-/// let reply = Value::Array(vec![
-///     Value::Int(1),
-///     b(me),
-///     Value::Array(vec![b(me), b("127.0.0.1"), b("7711"), b("1")]),
-/// ]);
-/// let hello = Hello::from_value(reply)?;
-/// assert_eq!(hello.me().map(|n| n.port), Some(7711));
-/// assert_eq!(hello.nodes[0].address().as_deref(), Some("127.0.0.1:7711"));
-/// # Ok::<(), disque::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Hello {
@@ -53,17 +36,6 @@ pub struct NodeInfo {
 impl NodeInfo {
     /// `ip:port` (IPv6 in brackets), or `None` when the node does not know its
     /// own IP yet (a standalone node).
-    ///
-    /// ```
-    /// # use redis::Value;
-    /// # let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-    /// # let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
-    /// let hello = disque::reply::Hello::from_value(Value::Array(vec![
-    ///     Value::Int(1), b(id), Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
-    /// ]))?;
-    /// assert_eq!(hello.nodes[0].address(), None);
-    /// # Ok::<(), disque::Error>(())
-    /// ```
     pub fn address(&self) -> Option<String> {
         if self.ip.is_empty() {
             None
@@ -75,18 +47,6 @@ impl NodeInfo {
     }
 
     /// Whether `id` was created by this node (its 8-char node prefix).
-    ///
-    /// ```
-    /// # use redis::Value;
-    /// # let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-    /// # let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
-    /// # let hello = disque::reply::Hello::from_value(Value::Array(vec![
-    /// #     Value::Int(1), b(id), Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
-    /// # ]))?;
-    /// let job: disque::JobId = "D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1".parse()?;
-    /// assert!(hello.nodes[0].created(&job));
-    /// # Ok::<(), disque::Error>(())
-    /// ```
     pub fn created(&self, id: &JobId) -> bool {
         self.id
             .get(..8)
@@ -97,7 +57,7 @@ impl NodeInfo {
 impl Hello {
     /// Parses `[version, my-id, [id, ip, port, priority]…]`; port and priority
     /// may be bulk strings (as Disque sends them) or integers.
-    pub fn from_value(value: Value) -> Result<Hello, Error> {
+    pub(crate) fn from_value(value: Value) -> Result<Hello, Error> {
         let mut items = array(value, "HELLO reply")?.into_iter();
         let (Some(version), Some(id)) = (items.next(), items.next()) else {
             return Err(Error::Protocol(
@@ -112,34 +72,11 @@ impl Hello {
     }
 
     /// The entry of the node that answered.
-    ///
-    /// ```
-    /// # use redis::Value;
-    /// # let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-    /// # let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
-    /// # let hello = disque::reply::Hello::from_value(Value::Array(vec![
-    /// #     Value::Int(1), b(id), Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
-    /// # ]))?;
-    /// assert_eq!(hello.me().map(|n| n.id.as_str()), Some(id));
-    /// # Ok::<(), disque::Error>(())
-    /// ```
     pub fn me(&self) -> Option<&NodeInfo> {
         self.nodes.iter().find(|n| n.id == self.id)
     }
 
     /// The node that created job `id` (by its node prefix), if known.
-    ///
-    /// ```
-    /// # use redis::Value;
-    /// # let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-    /// # let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
-    /// # let hello = disque::reply::Hello::from_value(Value::Array(vec![
-    /// #     Value::Int(1), b(id), Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
-    /// # ]))?;
-    /// let job: disque::JobId = "D-deadbeef-8YL1NT17e9+wsA/09NqxscQI-05a1".parse()?;
-    /// assert!(hello.node_of(&job).is_none());
-    /// # Ok::<(), disque::Error>(())
-    /// ```
     pub fn node_of(&self, id: &JobId) -> Option<&NodeInfo> {
         self.nodes.iter().find(|n| n.created(id))
     }
@@ -252,5 +189,82 @@ mod tests {
                 "{reply:?}"
             );
         }
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::reply::Hello;
+        use redis::Value;
+
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let me = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
+        let reply = Value::Array(vec![
+            Value::Int(1),
+            b(me),
+            Value::Array(vec![b(me), b("127.0.0.1"), b("7711"), b("1")]),
+        ]);
+        let hello = Hello::from_value(reply)?;
+        assert_eq!(hello.me().map(|n| n.port), Some(7711));
+        assert_eq!(hello.nodes[0].address().as_deref(), Some("127.0.0.1:7711"));
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_2() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
+        let hello = crate::reply::Hello::from_value(Value::Array(vec![
+            Value::Int(1),
+            b(id),
+            Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
+        ]))?;
+        assert_eq!(hello.nodes[0].address(), None);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_3() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
+        let hello = crate::reply::Hello::from_value(Value::Array(vec![
+            Value::Int(1),
+            b(id),
+            Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
+        ]))?;
+        let job: crate::JobId = "D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1".parse()?;
+        assert!(hello.nodes[0].created(&job));
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_4() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
+        let hello = crate::reply::Hello::from_value(Value::Array(vec![
+            Value::Int(1),
+            b(id),
+            Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
+        ]))?;
+        assert_eq!(hello.me().map(|n| n.id.as_str()), Some(id));
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_5() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let id = "dcb833cfd6c5ad00e55ea0b5e5fc8bf3fcdd5c9a";
+        let hello = crate::reply::Hello::from_value(Value::Array(vec![
+            Value::Int(1),
+            b(id),
+            Value::Array(vec![b(id), b(""), b("7711"), b("1")]),
+        ]))?;
+        let job: crate::JobId = "D-deadbeef-8YL1NT17e9+wsA/09NqxscQI-05a1".parse()?;
+        assert!(hello.node_of(&job).is_none());
+        Ok(())
     }
 }

@@ -7,28 +7,12 @@ use crate::Error;
 
 /// The reply of INFO: sections (`# Name`) of `key:value` entries, in the
 /// server's order.
-///
-/// ```
-/// use disque::reply::Info;
-///
-/// let info = Info::parse("# Jobs\r\nregistered_jobs:3\r\n\r\n# Queues\r\nregistered_queues:1\r\n");
-/// assert_eq!(info.get("registered_jobs"), Some("3"));
-/// assert_eq!(info.get_as::<u64>("registered_queues"), Some(1));
-/// assert_eq!(info.section("queues").map(|s| s.name()), Some("Queues"));
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Info {
     sections: Vec<InfoSection>,
 }
 
 /// One section of [`Info`]: its name and its entries in order.
-///
-/// ```
-/// let info = disque::reply::Info::parse("# CPU\r\nused_cpu_sys:0.01\r\n");
-/// let cpu = info.section("CPU").unwrap();
-/// assert_eq!(cpu.get("used_cpu_sys"), Some("0.01"));
-/// assert_eq!(cpu.entries().count(), 1);
-/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InfoSection {
     name: String,
@@ -37,21 +21,11 @@ pub struct InfoSection {
 
 impl InfoSection {
     /// The section's name as the server wrote it (`Server`, `Jobs`…).
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# Jobs\r\nregistered_jobs:0\r\n");
-    /// assert_eq!(info.sections().next().unwrap().name(), "Jobs");
-    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The value of `key` in this section.
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# Jobs\r\nregistered_jobs:0\r\n");
-    /// assert_eq!(info.section("Jobs").unwrap().get("registered_jobs"), Some("0"));
-    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
@@ -60,12 +34,6 @@ impl InfoSection {
     }
 
     /// The entries `(key, value)` in the server's order.
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# S\r\na:1\r\nb:2\r\n");
-    /// let keys: Vec<&str> = info.section("S").unwrap().entries().map(|(k, _)| k).collect();
-    /// assert_eq!(keys, ["a", "b"]);
-    /// ```
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -75,11 +43,7 @@ impl Info {
     /// Parses INFO's text. Never fails: lines that are neither `# Section` nor
     /// `key:value` are skipped; entries before any heading go to a section
     /// named `""`. An empty text (INFO of an unknown section) has no sections.
-    ///
-    /// ```
-    /// assert_eq!(disque::reply::Info::parse("").sections().count(), 0);
-    /// ```
-    pub fn parse(text: &str) -> Info {
+    pub(crate) fn parse(text: &str) -> Info {
         let mut sections: Vec<InfoSection> = Vec::new();
         for line in text.lines().map(str::trim) {
             if let Some(name) = line.strip_prefix('#') {
@@ -100,36 +64,17 @@ impl Info {
     }
 
     /// Parses INFO's reply (a bulk string).
-    ///
-    /// ```
-    /// use redis::Value;
-    /// let info = disque::reply::Info::from_value(Value::BulkString(b"# Jobs\r\nregistered_jobs:2\r\n".to_vec()))?;
-    /// assert_eq!(info.get("registered_jobs"), Some("2"));
-    /// # Ok::<(), disque::Error>(())
-    /// ```
-    pub fn from_value(value: Value) -> Result<Info, Error> {
+    pub(crate) fn from_value(value: Value) -> Result<Info, Error> {
         let raw = bytes(value, "INFO text")?;
         Ok(Info::parse(&String::from_utf8_lossy(&raw)))
     }
 
     /// The sections, in the server's order.
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# A\r\n# B\r\n");
-    /// let names: Vec<&str> = info.sections().map(|s| s.name()).collect();
-    /// assert_eq!(names, ["A", "B"]);
-    /// ```
     pub fn sections(&self) -> impl Iterator<Item = &InfoSection> {
         self.sections.iter()
     }
 
     /// The section called `name` (compared case-insensitively).
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# Persistence\r\nloading:0\r\n");
-    /// assert!(info.section("persistence").is_some());
-    /// assert!(info.section("cpu").is_none());
-    /// ```
     pub fn section(&self, name: &str) -> Option<&InfoSection> {
         self.sections
             .iter()
@@ -137,23 +82,11 @@ impl Info {
     }
 
     /// The value of `key`, whatever its section (the first one that has it).
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# Server\r\ntcp_port:7711\r\n");
-    /// assert_eq!(info.get("tcp_port"), Some("7711"));
-    /// assert_eq!(info.get("nope"), None);
-    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.sections.iter().find_map(|s| s.get(key))
     }
 
     /// The value of `key` parsed as a `T` (`None` if absent or unparsable).
-    ///
-    /// ```
-    /// let info = disque::reply::Info::parse("# Memory\r\nmem_fragmentation_ratio:1.25\r\n");
-    /// assert_eq!(info.get_as::<f64>("mem_fragmentation_ratio"), Some(1.25));
-    /// assert_eq!(info.get_as::<u64>("mem_fragmentation_ratio"), None);
-    /// ```
     pub fn get_as<T: std::str::FromStr>(&self, key: &str) -> Option<T> {
         self.get(key).and_then(|v| v.parse().ok())
     }
@@ -242,5 +175,105 @@ mod tests {
             Info::from_value(err("ERR syntax error")),
             Err(Error::Server(_))
         ));
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::reply::Info;
+
+        let info =
+            Info::parse("# Jobs\r\nregistered_jobs:3\r\n\r\n# Queues\r\nregistered_queues:1\r\n");
+        assert_eq!(info.get("registered_jobs"), Some("3"));
+        assert_eq!(info.get_as::<u64>("registered_queues"), Some(1));
+        assert_eq!(info.section("queues").map(|s| s.name()), Some("Queues"));
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_2() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# CPU\r\nused_cpu_sys:0.01\r\n");
+        let cpu = info.section("CPU").unwrap();
+        assert_eq!(cpu.get("used_cpu_sys"), Some("0.01"));
+        assert_eq!(cpu.entries().count(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_3() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# Jobs\r\nregistered_jobs:0\r\n");
+        assert_eq!(info.sections().next().unwrap().name(), "Jobs");
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_4() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# Jobs\r\nregistered_jobs:0\r\n");
+        assert_eq!(
+            info.section("Jobs").unwrap().get("registered_jobs"),
+            Some("0")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_5() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# S\r\na:1\r\nb:2\r\n");
+        let keys: Vec<&str> = info
+            .section("S")
+            .unwrap()
+            .entries()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["a", "b"]);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_6() -> Result<(), crate::Error> {
+        assert_eq!(crate::reply::Info::parse("").sections().count(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_7() -> Result<(), crate::Error> {
+        use redis::Value;
+        let info = crate::reply::Info::from_value(Value::BulkString(
+            b"# Jobs\r\nregistered_jobs:2\r\n".to_vec(),
+        ))?;
+        assert_eq!(info.get("registered_jobs"), Some("2"));
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_8() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# A\r\n# B\r\n");
+        let names: Vec<&str> = info.sections().map(|s| s.name()).collect();
+        assert_eq!(names, ["A", "B"]);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_9() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# Persistence\r\nloading:0\r\n");
+        assert!(info.section("persistence").is_some());
+        assert!(info.section("cpu").is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_10() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# Server\r\ntcp_port:7711\r\n");
+        assert_eq!(info.get("tcp_port"), Some("7711"));
+        assert_eq!(info.get("nope"), None);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_11() -> Result<(), crate::Error> {
+        let info = crate::reply::Info::parse("# Memory\r\nmem_fragmentation_ratio:1.25\r\n");
+        assert_eq!(info.get_as::<f64>("mem_fragmentation_ratio"), Some(1.25));
+        assert_eq!(info.get_as::<u64>("mem_fragmentation_ratio"), None);
+        Ok(())
     }
 }

@@ -1,5 +1,5 @@
-//! Typed replies of Disque and their parsers, from `redis::Value` (pure code,
-//! no I/O).
+//! Typed replies of Disque (public, re-exported at the crate root) and their
+//! parsers from `redis::Value` (crate-private pure functions, no I/O).
 //!
 //! Each parser takes the value a command returned and gives a typed result, or
 //! [`Error::Protocol`] describing what came when the shape is not Disque's
@@ -10,16 +10,6 @@
 //! Queue names are binary-safe in Disque but plain strings here: a name that
 //! is not UTF-8 (created by another client) is converted lossily, with
 //! U+FFFD in place of the invalid bytes, rather than failing a whole reply.
-//!
-//! ```
-//! use redis::Value;
-//! use disque::reply::{self, PauseState};
-//!
-//! let paused = reply::PauseState::from_value(Value::SimpleString("out".into()))?;
-//! assert_eq!(paused, PauseState::Out);
-//! assert_eq!(reply::parse_count(Value::Int(2))?, 2);
-//! # Ok::<(), disque::Error>(())
-//! ```
 
 mod getjob;
 mod hello;
@@ -43,50 +33,30 @@ use redis::Value;
 
 use crate::{Error, JobId};
 
-pub use getjob::{parse_getjob, parse_qpeek, ReceivedJob};
+pub use getjob::ReceivedJob;
+pub(crate) use getjob::{parse_getjob, parse_qpeek};
 pub use hello::{Hello, NodeInfo};
 pub use info::{Info, InfoSection};
 pub use pause::PauseState;
 pub use qstat::QueueStats;
-pub use scan::{parse_jscan_all, parse_jscan_ids, parse_qscan, ScanPage};
+pub(crate) use scan::{parse_jscan_all, parse_jscan_ids, parse_qscan, ScanPage};
 pub use show::{JobInfo, JobState};
 
 /// A job id replied as a status (ADDJOB, JSCAN) or a bulk string (GETJOB,
 /// QPEEK, SHOW).
-///
-/// ```
-/// use redis::Value;
-/// let v = Value::SimpleString("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1".into());
-/// assert_eq!(disque::reply::parse_job_id(v)?.node_prefix(), "dcb833cf");
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_job_id(value: Value) -> Result<JobId, Error> {
+pub(crate) fn parse_job_id(value: Value) -> Result<JobId, Error> {
     let text = text(value, "job id")?;
     JobId::parse(&text).map_err(|_| Error::Protocol(format!("expected a job id, got {text:?}")))
 }
 
 /// A non-negative integer reply: the count of ACKJOB, FASTACK, NACK, ENQUEUE,
 /// DEQUEUE, DELJOB and QLEN.
-///
-/// ```
-/// use redis::Value;
-/// assert_eq!(disque::reply::parse_count(Value::Int(3))?, 3);
-/// assert!(disque::reply::parse_count(Value::Int(-1)).is_err());
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_count(value: Value) -> Result<u64, Error> {
+pub(crate) fn parse_count(value: Value) -> Result<u64, Error> {
     unsigned(value, "count")
 }
 
 /// WORKING's reply: the number of seconds the next delivery was postponed by.
-///
-/// ```
-/// use std::time::Duration;
-/// use redis::Value;
-/// assert_eq!(disque::reply::parse_working(Value::Int(300))?, Duration::from_secs(300));
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_working(value: Value) -> Result<Duration, Error> {
+pub(crate) fn parse_working(value: Value) -> Result<Duration, Error> {
     unsigned(value, "WORKING retry time").map(Duration::from_secs)
 }
 
@@ -344,5 +314,44 @@ mod tests {
         assert!(pairs(arr(vec![bulk("k")]), "x").is_err());
         let p = pairs(arr(vec![bulk("k"), int(1)]), "x").unwrap();
         assert_eq!(p, vec![("k".to_owned(), int(1))]);
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::reply::{self, PauseState};
+        use redis::Value;
+
+        let paused = reply::PauseState::from_value(Value::SimpleString("out".into()))?;
+        assert_eq!(paused, PauseState::Out);
+        assert_eq!(reply::parse_count(Value::Int(2))?, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_2() -> Result<(), crate::Error> {
+        use redis::Value;
+        let v = Value::SimpleString("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1".into());
+        assert_eq!(crate::reply::parse_job_id(v)?.node_prefix(), "dcb833cf");
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_3() -> Result<(), crate::Error> {
+        use redis::Value;
+        assert_eq!(crate::reply::parse_count(Value::Int(3))?, 3);
+        assert!(crate::reply::parse_count(Value::Int(-1)).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_4() -> Result<(), crate::Error> {
+        use redis::Value;
+        use std::time::Duration;
+        assert_eq!(
+            crate::reply::parse_working(Value::Int(300))?,
+            Duration::from_secs(300)
+        );
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use crate::Error;
 /// reports it, and it is the argument of PAUSE (see [`PauseState::as_arg`]).
 ///
 /// ```
-/// use disque::reply::PauseState;
+/// use disque::PauseState;
 ///
 /// assert_eq!("all".parse::<PauseState>()?, PauseState::All);
 /// assert_eq!(PauseState::In.as_arg(), "in");
@@ -36,7 +36,7 @@ impl PauseState {
     /// The word Disque uses: `none`, `in`, `out` or `all`.
     ///
     /// ```
-    /// assert_eq!(disque::reply::PauseState::None.as_arg(), "none");
+    /// assert_eq!(disque::PauseState::None.as_arg(), "none");
     /// ```
     pub const fn as_arg(self) -> &'static str {
         match self {
@@ -50,7 +50,7 @@ impl PauseState {
     /// Whether ADDJOB is refused.
     ///
     /// ```
-    /// assert!(disque::reply::PauseState::In.pauses_input());
+    /// assert!(disque::PauseState::In.pauses_input());
     /// ```
     pub const fn pauses_input(self) -> bool {
         matches!(self, PauseState::In | PauseState::All)
@@ -59,22 +59,14 @@ impl PauseState {
     /// Whether GETJOB gets nothing.
     ///
     /// ```
-    /// assert!(!disque::reply::PauseState::In.pauses_output());
+    /// assert!(!disque::PauseState::In.pauses_output());
     /// ```
     pub const fn pauses_output(self) -> bool {
         matches!(self, PauseState::Out | PauseState::All)
     }
 
     /// Parses PAUSE's status reply (`+in`…) or QSTAT's `pause` field.
-    ///
-    /// ```
-    /// use redis::Value;
-    /// use disque::reply::PauseState;
-    ///
-    /// assert_eq!(PauseState::from_value(Value::SimpleString("in".into()))?, PauseState::In);
-    /// # Ok::<(), disque::Error>(())
-    /// ```
-    pub fn from_value(value: Value) -> Result<PauseState, Error> {
+    pub(crate) fn from_value(value: Value) -> Result<PauseState, Error> {
         let word = text(value, "pause state")?;
         word.parse()
             .map_err(|_| Error::Protocol(format!("expected a pause state, got {word:?}")))
@@ -163,5 +155,18 @@ mod tests {
             "x".parse::<PauseState>(),
             Err(Error::InvalidOptions(_))
         ));
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::reply::PauseState;
+        use redis::Value;
+
+        assert_eq!(
+            PauseState::from_value(Value::SimpleString("in".into()))?,
+            PauseState::In
+        );
+        Ok(())
     }
 }

@@ -8,23 +8,6 @@ use super::{queue_name, secs, strings, unsigned, Fields, PauseState};
 use crate::Error;
 
 /// What QSTAT tells about a queue.
-///
-/// ```
-/// use redis::Value;
-/// use disque::reply::{PauseState, QueueStats};
-///
-/// let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-/// let reply = Value::Array(vec![
-///     b("name"), b("emails"), b("len"), Value::Int(2), b("age"), Value::Int(10),
-///     b("idle"), Value::Int(1), b("blocked"), Value::Int(0),
-///     b("import-from"), Value::Array(vec![]), b("import-rate"), Value::Int(0),
-///     b("jobs-in"), Value::Int(2), b("jobs-out"), Value::Int(0), b("pause"), b("none"),
-/// ]);
-/// let stats = QueueStats::from_value(reply)?.expect("the queue exists");
-/// assert_eq!((stats.name.as_str(), stats.len, stats.pause), ("emails", 2, PauseState::None));
-/// assert_eq!(QueueStats::from_value(Value::Nil)?, None); // no such queue
-/// # Ok::<(), disque::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QueueStats {
@@ -52,7 +35,7 @@ pub struct QueueStats {
 
 impl QueueStats {
     /// Parses a QSTAT reply: `None` for a missing queue (a null array).
-    pub fn from_value(value: Value) -> Result<Option<QueueStats>, Error> {
+    pub(crate) fn from_value(value: Value) -> Result<Option<QueueStats>, Error> {
         if value == Value::Nil {
             return Ok(None);
         }
@@ -153,5 +136,43 @@ mod tests {
                 "{reply:?}"
             );
         }
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::reply::{PauseState, QueueStats};
+        use redis::Value;
+
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![
+            b("name"),
+            b("emails"),
+            b("len"),
+            Value::Int(2),
+            b("age"),
+            Value::Int(10),
+            b("idle"),
+            Value::Int(1),
+            b("blocked"),
+            Value::Int(0),
+            b("import-from"),
+            Value::Array(vec![]),
+            b("import-rate"),
+            Value::Int(0),
+            b("jobs-in"),
+            Value::Int(2),
+            b("jobs-out"),
+            Value::Int(0),
+            b("pause"),
+            b("none"),
+        ]);
+        let stats = QueueStats::from_value(reply)?.expect("the queue exists");
+        assert_eq!(
+            (stats.name.as_str(), stats.len, stats.pause),
+            ("emails", 2, PauseState::None)
+        );
+        assert_eq!(QueueStats::from_value(Value::Nil)?, None); // no such queue
+        Ok(())
     }
 }

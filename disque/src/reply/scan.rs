@@ -7,21 +7,9 @@ use crate::{Error, JobId};
 
 /// One page of a QSCAN/JSCAN iteration: the cursor to send next and the
 /// items of this page. The iteration is over when the cursor is 0.
-///
-/// ```
-/// use redis::Value;
-/// let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-/// let page = disque::reply::parse_qscan(Value::Array(vec![
-///     b("0"),
-///     Value::Array(vec![b("emails"), b("reports")]),
-/// ]))?;
-/// assert!(page.is_last());
-/// assert_eq!(page.items, ["emails", "reports"]);
-/// # Ok::<(), disque::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ScanPage<T> {
+pub(crate) struct ScanPage<T> {
     /// The cursor to pass to the next call (0: no more pages).
     pub cursor: u64,
     /// The items of this page.
@@ -30,31 +18,13 @@ pub struct ScanPage<T> {
 
 impl<T> ScanPage<T> {
     /// Whether this is the last page (the cursor is back at 0).
-    ///
-    /// ```
-    /// # use redis::Value;
-    /// # let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-    /// let page = disque::reply::parse_qscan(Value::Array(vec![b("17"), Value::Array(vec![])]))?;
-    /// assert!(!page.is_last());
-    /// assert_eq!(page.cursor, 17);
-    /// # Ok::<(), disque::Error>(())
-    /// ```
-    pub fn is_last(&self) -> bool {
+    pub(crate) fn is_last(&self) -> bool {
         self.cursor == 0
     }
 }
 
 /// Parses a QSCAN page: queue names.
-///
-/// ```
-/// # use redis::Value;
-/// let page = disque::reply::parse_qscan(Value::Array(vec![
-///     Value::BulkString(b"0".to_vec()), Value::Array(vec![]),
-/// ]))?;
-/// assert!(page.items.is_empty());
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_qscan(value: Value) -> Result<ScanPage<String>, Error> {
+pub(crate) fn parse_qscan(value: Value) -> Result<ScanPage<String>, Error> {
     page(value, "QSCAN", |v| {
         queue_name(v, "QSCAN queue name").map(Some)
     })
@@ -62,32 +32,13 @@ pub fn parse_qscan(value: Value) -> Result<ScanPage<String>, Error> {
 
 /// Parses a JSCAN page with `REPLY id` (the default): job ids, which Disque
 /// sends as status replies.
-///
-/// ```
-/// # use redis::Value;
-/// let page = disque::reply::parse_jscan_ids(Value::Array(vec![
-///     Value::BulkString(b"0".to_vec()),
-///     Value::Array(vec![Value::SimpleString("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1".into())]),
-/// ]))?;
-/// assert_eq!(page.items[0].node_prefix(), "dcb833cf");
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_jscan_ids(value: Value) -> Result<ScanPage<JobId>, Error> {
+pub(crate) fn parse_jscan_ids(value: Value) -> Result<ScanPage<JobId>, Error> {
     page(value, "JSCAN", |v| parse_job_id(v).map(Some))
 }
 
 /// Parses a JSCAN page with `REPLY all`: one SHOW-like entry per job (null
 /// entries, jobs gone meanwhile, are skipped).
-///
-/// ```
-/// # use redis::Value;
-/// let page = disque::reply::parse_jscan_all(Value::Array(vec![
-///     Value::BulkString(b"0".to_vec()), Value::Array(vec![Value::Nil]),
-/// ]))?;
-/// assert!(page.items.is_empty());
-/// # Ok::<(), disque::Error>(())
-/// ```
-pub fn parse_jscan_all(value: Value) -> Result<ScanPage<JobInfo>, Error> {
+pub(crate) fn parse_jscan_all(value: Value) -> Result<ScanPage<JobInfo>, Error> {
     page(value, "JSCAN", JobInfo::from_value)
 }
 
@@ -189,5 +140,64 @@ mod tests {
             parse_jscan_ids(arr(vec![bulk("0"), arr(vec![status("D-nope")])])),
             Err(Error::Protocol(_))
         ));
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let page = crate::reply::parse_qscan(Value::Array(vec![
+            b("0"),
+            Value::Array(vec![b("emails"), b("reports")]),
+        ]))?;
+        assert!(page.is_last());
+        assert_eq!(page.items, ["emails", "reports"]);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_2() -> Result<(), crate::Error> {
+        use redis::Value;
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let page = crate::reply::parse_qscan(Value::Array(vec![b("17"), Value::Array(vec![])]))?;
+        assert!(!page.is_last());
+        assert_eq!(page.cursor, 17);
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_3() -> Result<(), crate::Error> {
+        use redis::Value;
+        let page = crate::reply::parse_qscan(Value::Array(vec![
+            Value::BulkString(b"0".to_vec()),
+            Value::Array(vec![]),
+        ]))?;
+        assert!(page.items.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_4() -> Result<(), crate::Error> {
+        use redis::Value;
+        let page = crate::reply::parse_jscan_ids(Value::Array(vec![
+            Value::BulkString(b"0".to_vec()),
+            Value::Array(vec![Value::SimpleString(
+                "D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1".into(),
+            )]),
+        ]))?;
+        assert_eq!(page.items[0].node_prefix(), "dcb833cf");
+        Ok(())
+    }
+
+    #[test]
+    fn doc_example_5() -> Result<(), crate::Error> {
+        use redis::Value;
+        let page = crate::reply::parse_jscan_all(Value::Array(vec![
+            Value::BulkString(b"0".to_vec()),
+            Value::Array(vec![Value::Nil]),
+        ]))?;
+        assert!(page.items.is_empty());
+        Ok(())
     }
 }

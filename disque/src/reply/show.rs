@@ -10,7 +10,7 @@ use crate::{Error, JobId};
 /// The state of a job, as SHOW reports it and JSCAN `STATE` filters it.
 ///
 /// ```
-/// use disque::reply::JobState;
+/// use disque::JobState;
 ///
 /// assert_eq!("queued".parse::<JobState>(), Ok(JobState::Queued));
 /// assert_eq!(JobState::WaitRepl.as_str(), "wait-repl");
@@ -34,7 +34,7 @@ impl JobState {
     /// The name Disque uses.
     ///
     /// ```
-    /// assert_eq!(disque::reply::JobState::Acked.as_str(), "acked");
+    /// assert_eq!(disque::JobState::Acked.as_str(), "acked");
     /// ```
     pub fn as_str(&self) -> &str {
         match self {
@@ -72,28 +72,6 @@ impl fmt::Display for JobState {
 ///
 /// Times are typed: `ttl`, `delay` and `retry` in seconds, the `next_*` fields
 /// in milliseconds (a time already past reads as zero).
-///
-/// ```
-/// use redis::Value;
-/// use disque::reply::{JobInfo, JobState};
-///
-/// let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-/// let reply = Value::Array(vec![
-///     b("id"), b("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1"),
-///     b("queue"), b("emails"), b("state"), b("queued"), b("repl"), Value::Int(1),
-///     b("ttl"), Value::Int(3599), b("ctime"), Value::Int(1_700_000_000_000_000_000),
-///     b("delay"), Value::Int(0), b("retry"), Value::Int(60),
-///     b("nacks"), Value::Int(0), b("additional-deliveries"), Value::Int(0),
-///     b("nodes-delivered"), Value::Array(vec![]), b("nodes-confirmed"), Value::Array(vec![]),
-///     b("next-requeue-within"), Value::Int(60000), b("next-awake-within"), Value::Int(-5),
-///     b("body"), b("hello"),
-/// ]);
-/// let info = JobInfo::from_value(reply)?.expect("the job exists");
-/// assert_eq!(info.state, JobState::Queued);
-/// assert_eq!(info.body.as_deref(), Some(&b"hello"[..]));
-/// assert_eq!(JobInfo::from_value(Value::Nil)?, None); // unknown job
-/// # Ok::<(), disque::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct JobInfo {
@@ -134,7 +112,7 @@ pub struct JobInfo {
 
 impl JobInfo {
     /// Parses a SHOW reply: `None` for an unknown job (a null reply).
-    pub fn from_value(value: Value) -> Result<Option<JobInfo>, Error> {
+    pub(crate) fn from_value(value: Value) -> Result<Option<JobInfo>, Error> {
         match value {
             Value::Nil => Ok(None),
             other => JobInfo::from_fields(other).map(Some),
@@ -370,5 +348,51 @@ pub(crate) mod tests {
             assert_eq!(s.to_string(), s.as_str());
         }
         assert_eq!("QUEUED".parse::<JobState>().unwrap(), JobState::Queued);
+    }
+
+    // Examples that build replies from `redis::Value`s (not public API).
+    #[test]
+    fn doc_example_1() -> Result<(), crate::Error> {
+        use crate::reply::{JobInfo, JobState};
+        use redis::Value;
+
+        let b = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let reply = Value::Array(vec![
+            b("id"),
+            b("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1"),
+            b("queue"),
+            b("emails"),
+            b("state"),
+            b("queued"),
+            b("repl"),
+            Value::Int(1),
+            b("ttl"),
+            Value::Int(3599),
+            b("ctime"),
+            Value::Int(1_700_000_000_000_000_000),
+            b("delay"),
+            Value::Int(0),
+            b("retry"),
+            Value::Int(60),
+            b("nacks"),
+            Value::Int(0),
+            b("additional-deliveries"),
+            Value::Int(0),
+            b("nodes-delivered"),
+            Value::Array(vec![]),
+            b("nodes-confirmed"),
+            Value::Array(vec![]),
+            b("next-requeue-within"),
+            Value::Int(60000),
+            b("next-awake-within"),
+            Value::Int(-5),
+            b("body"),
+            b("hello"),
+        ]);
+        let info = JobInfo::from_value(reply)?.expect("the job exists");
+        assert_eq!(info.state, JobState::Queued);
+        assert_eq!(info.body.as_deref(), Some(&b"hello"[..]));
+        assert_eq!(JobInfo::from_value(Value::Nil)?, None); // unknown job
+        Ok(())
     }
 }

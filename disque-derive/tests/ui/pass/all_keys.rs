@@ -13,7 +13,7 @@ use std::time::Duration;
     maxlen = 4294967295,
     async = false,
     timeout = "1500ms",
-    codec = disque::codec::Bincode,
+    codec = disque::Bincode,
     version = 7,
     accept = [0x0123456789abcdef, 18446744073709551615]
 )]
@@ -42,7 +42,7 @@ fn main() {
             .ttl(Duration::from_secs(5_400))
             .maxlen(u32::MAX)
             .asynchronous(false)
-            .timeout(Duration::from_millis(1_500))
+            .replication_timeout(Duration::from_millis(1_500))
     );
     assert_eq!(
         Split::options(),

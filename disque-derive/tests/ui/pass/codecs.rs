@@ -1,4 +1,4 @@
-use disque::codec::{Codec, CodecError, Json};
+use disque::{Codec, CodecError, Json};
 use disque::{decode_payload, encode_payload};
 use disque::Job;
 use serde::{Deserialize, Serialize};

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::reply::JobState;
-use crate::{Client, Error, JobId};
+use crate::{Client, Error, JobId, JobState};
 
 /// First pause between two SHOWs; doubled after each one up to [`MAX_POLL`].
 const FIRST_POLL: Duration = Duration::from_millis(10);

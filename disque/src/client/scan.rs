@@ -7,9 +7,9 @@ use std::time::Duration;
 use futures_util::stream::{self, Stream};
 use redis::Value;
 
-use crate::reply::{self, JobInfo, ScanPage};
-use crate::scan_options::{JobScanOptions, JobScanReply, QueueScanOptions};
-use crate::{Client, Error, JobId};
+use crate::options::JobScanReply;
+use crate::reply::{self, ScanPage};
+use crate::{Client, Error, JobId, JobInfo, JobScanOptions, JobState, QueueScanOptions};
 
 /// Where an iteration is.
 struct State<T> {
@@ -70,7 +70,7 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// use disque::scan_options::QueueScanOptions;
+    /// use disque::QueueScanOptions;
     /// use futures_util::TryStreamExt;
     /// client.add(b"x".as_slice(), "scanned").await?;
     /// let queues: Vec<String> = client.scan_queues(QueueScanOptions::new()).try_collect().await?;
@@ -101,7 +101,7 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// use disque::scan_options::JobScanOptions;
+    /// use disque::JobScanOptions;
     /// use futures_util::TryStreamExt;
     /// let id = client.add(b"x".as_slice(), "jscanned").await?;
     /// let ids: Vec<disque::JobId> = client
@@ -115,13 +115,12 @@ impl Client {
         &self,
         options: JobScanOptions,
     ) -> impl Stream<Item = Result<JobId, Error>> + Send + 'static {
-        let options = options.reply(JobScanReply::Id);
         scan(
             self.clone(),
             move |cursor| {
                 let mut cmd = redis::cmd("JSCAN");
                 cmd.arg(cursor);
-                options.append_args(&mut cmd);
+                options.append_args(&mut cmd, JobScanReply::Id);
                 cmd
             },
             reply::parse_jscan_ids,
@@ -135,7 +134,7 @@ impl Client {
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
     /// # let node = disque_embedded::Node::start_ephemeral().await?;
     /// # let client = disque::Client::connect(node.addr()).await?;
-    /// use disque::scan_options::JobScanOptions;
+    /// use disque::JobScanOptions;
     /// use futures_util::TryStreamExt;
     /// client.add(b"x".as_slice(), "jscan-all").await?;
     /// let jobs: Vec<disque::JobInfo> = client
@@ -149,13 +148,12 @@ impl Client {
         &self,
         options: JobScanOptions,
     ) -> impl Stream<Item = Result<JobInfo, Error>> + Send + 'static {
-        let options = options.reply(JobScanReply::All);
         scan(
             self.clone(),
             move |cursor| {
                 let mut cmd = redis::cmd("JSCAN");
                 cmd.arg(cursor);
-                options.append_args(&mut cmd);
+                options.append_args(&mut cmd, JobScanReply::All);
                 cmd
             },
             reply::parse_jscan_all,
@@ -180,7 +178,7 @@ impl Client {
         use futures_util::TryStreamExt;
         let options = JobScanOptions::new()
             .queue(queue)
-            .state(reply::JobState::Active)
+            .state(JobState::Active)
             .count(1000);
         self.scan_jobs(options)
             .try_fold(0u64, |n, _| async move { Ok(n + 1) })

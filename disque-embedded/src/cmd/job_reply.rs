@@ -1,0 +1,84 @@
+//! The wire form of what the state tells about jobs: GETJOB/QPEEK's
+//! `[queue, id, body]` and SHOW's description. The state returns plain data
+//! ([`Delivered`], [`JobDescription`]); only `cmd` speaks RESP.
+
+use bytes::Bytes;
+
+use crate::frame::Reply;
+use crate::state::{Delivered, JobDescription};
+
+fn bulk_str(s: &'static str) -> Reply {
+    Reply::Bulk(Bytes::from_static(s.as_bytes()))
+}
+
+fn bulk(b: &[u8]) -> Reply {
+    Reply::Bulk(Bytes::copy_from_slice(b))
+}
+
+fn int(n: impl Into<i64>) -> Reply {
+    Reply::Integer(n.into())
+}
+
+fn opt_int(n: Option<u64>) -> Reply {
+    n.map_or(Reply::NilBulk, |n| Reply::Integer(n as i64))
+}
+
+/// `[queue, id, body]`, plus the counters with WITHCOUNTERS.
+pub fn delivered(job: &Delivered, withcounters: bool) -> Reply {
+    let mut v = Vec::with_capacity(if withcounters { 7 } else { 3 });
+    v.push(bulk(&job.queue));
+    v.push(bulk(&job.id));
+    v.push(Reply::Bulk(job.body.clone()));
+    if withcounters {
+        v.push(bulk_str("nacks"));
+        v.push(int(job.nacks));
+        v.push(bulk_str("additional-deliveries"));
+        v.push(int(job.additional_deliveries));
+    }
+    Reply::Array(v)
+}
+
+/// What a blocked GETJOB answers: `[[queue, id, body…]]`, or a null array
+/// when it was released without a job.
+pub fn waited(job: Option<Delivered>, withcounters: bool) -> Reply {
+    match job {
+        Some(job) => Reply::Array(vec![delivered(&job, withcounters)]),
+        None => Reply::NilArray,
+    }
+}
+
+/// SHOW's (and JSCAN REPLY ALL's) flat key/value array.
+pub fn description(d: &JobDescription<'_>) -> Reply {
+    Reply::Array(vec![
+        bulk_str("id"),
+        bulk(&d.id),
+        bulk_str("queue"),
+        bulk(d.queue),
+        bulk_str("state"),
+        bulk_str(d.state.name()),
+        bulk_str("repl"),
+        int(d.repl),
+        bulk_str("ttl"),
+        int(d.ttl),
+        bulk_str("ctime"),
+        Reply::Integer(d.ctime as i64),
+        bulk_str("delay"),
+        int(d.delay),
+        bulk_str("retry"),
+        int(d.retry),
+        bulk_str("nacks"),
+        int(d.nacks),
+        bulk_str("additional-deliveries"),
+        int(d.additional_deliveries),
+        bulk_str("nodes-delivered"),
+        Reply::Array(vec![bulk(d.node_id.as_bytes())]),
+        bulk_str("nodes-confirmed"),
+        Reply::Array(vec![]),
+        bulk_str("next-requeue-within"),
+        opt_int(d.requeue_within),
+        bulk_str("next-awake-within"),
+        opt_int(d.awake_within),
+        bulk_str("body"),
+        Reply::Bulk(d.body.clone()),
+    ])
+}

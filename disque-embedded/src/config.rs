@@ -1,0 +1,185 @@
+//! How to start a node: [`Config`], a value type with chainable setters.
+
+use std::net::SocketAddr;
+
+/// How to start a node.
+///
+/// `#[non_exhaustive]`: build it from [`Config::default`] and the setters
+/// (each named like the field it sets), so that new options are not a
+/// breaking change. Fields are public for reading.
+///
+/// ```
+/// use disque_embedded::Config;
+/// let config = Config::default()
+///     .addr(([127, 0, 0, 1], 0))
+///     .requirepass("secret")
+///     .max_clients(100);
+/// assert_eq!(config.addr.port(), 0);
+/// assert_eq!(config.requirepass.as_deref(), Some("secret"));
+/// assert_eq!(config.max_clients, 100);
+///
+/// let default = Config::default();
+/// assert_eq!(default.addr.port(), 7711);
+/// assert!(default.addr.ip().is_loopback());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Address to bind; port 0 picks a free port (default `127.0.0.1:7711`).
+    pub addr: SocketAddr,
+    /// `--requirepass`: clients must AUTH first (default none).
+    pub requirepass: Option<String>,
+    /// Most clients connected at once; more are refused with an error
+    /// (default 10,000).
+    pub max_clients: usize,
+    /// Largest per-client query buffer, in bytes (default 1 GiB, like Redis).
+    pub max_query_buffer: usize,
+    /// Largest bulk string in a request, in bytes (default 512 MiB, like Redis).
+    pub max_bulk_len: usize,
+    /// `maxmemory`: the memory the node may account for its jobs and
+    /// queues, in bytes; 0 for no limit (default 1 GiB, like Disque). Over
+    /// 75 % of it ADDJOB is refused with Disque's `-NOREPL … I'm out of
+    /// memory`; CONFIG SET maxmemory changes it.
+    pub maxmemory: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 7711)),
+            requirepass: None,
+            max_clients: 10_000,
+            max_query_buffer: 1024 * 1024 * 1024,
+            max_bulk_len: 512 * 1024 * 1024,
+            maxmemory: crate::state::DEFAULT_MAXMEMORY,
+        }
+    }
+}
+
+impl Config {
+    /// The address to bind; port 0 picks a free port.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().addr(([127, 0, 0, 1], 0));
+    /// assert_eq!(config.addr, "127.0.0.1:0".parse().unwrap());
+    /// ```
+    #[must_use]
+    pub fn addr(mut self, addr: impl Into<SocketAddr>) -> Self {
+        self.addr = addr.into();
+        self
+    }
+
+    /// The password clients must give with AUTH; an empty one means none
+    /// (as `requirepass ""` does in Disque).
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().requirepass("sesame");
+    /// assert_eq!(config.requirepass.as_deref(), Some("sesame"));
+    /// assert_eq!(config.requirepass("").requirepass, None);
+    /// ```
+    #[must_use]
+    pub fn requirepass(mut self, password: impl Into<String>) -> Self {
+        let password = password.into();
+        self.requirepass = (!password.is_empty()).then_some(password);
+        self
+    }
+
+    /// The most clients connected at once.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().max_clients(2);
+    /// assert_eq!(config.max_clients, 2);
+    /// ```
+    #[must_use]
+    pub fn max_clients(mut self, max_clients: usize) -> Self {
+        self.max_clients = max_clients;
+        self
+    }
+
+    /// The largest per-client query buffer, in bytes.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().max_query_buffer(64 * 1024);
+    /// assert_eq!(config.max_query_buffer, 64 * 1024);
+    /// ```
+    #[must_use]
+    pub fn max_query_buffer(mut self, bytes: usize) -> Self {
+        self.max_query_buffer = bytes;
+        self
+    }
+
+    /// The largest bulk string accepted in a request, in bytes.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().max_bulk_len(1024);
+    /// assert_eq!(config.max_bulk_len, 1024);
+    /// ```
+    #[must_use]
+    pub fn max_bulk_len(mut self, bytes: usize) -> Self {
+        self.max_bulk_len = bytes;
+        self
+    }
+
+    /// The memory limit, in bytes; 0 for none.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().maxmemory(64 * 1024 * 1024);
+    /// assert_eq!(config.maxmemory, 64 * 1024 * 1024);
+    /// assert_eq!(disque_embedded::Config::default().maxmemory, 1 << 30);
+    /// ```
+    #[must_use]
+    pub fn maxmemory(mut self, bytes: u64) -> Self {
+        self.maxmemory = bytes;
+        self
+    }
+}
+
+/// Parses a memory amount the way Disque's configuration does: digits and
+/// an optional unit, `b`, `k` (1000), `kb` (1024), `m`, `mb`, `g`, `gb`,
+/// case-insensitive. Negative or malformed amounts are `None`.
+///
+/// ```
+/// use disque_embedded::parse_memory;
+/// assert_eq!(parse_memory("512mb"), Some(512 * 1024 * 1024));
+/// assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+/// assert_eq!(parse_memory("lots"), None);
+/// ```
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return None;
+    }
+    let (number, unit) = s.split_at(digits);
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    number.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory;
+
+    #[test]
+    fn memory_amounts_parse_like_disque() {
+        assert_eq!(parse_memory("0"), Some(0));
+        assert_eq!(parse_memory("100"), Some(100));
+        assert_eq!(parse_memory("100b"), Some(100));
+        assert_eq!(parse_memory("2k"), Some(2000));
+        assert_eq!(parse_memory("2KB"), Some(2048));
+        assert_eq!(parse_memory("3m"), Some(3_000_000));
+        assert_eq!(parse_memory("3mb"), Some(3 << 20));
+        assert_eq!(parse_memory("1g"), Some(1_000_000_000));
+        assert_eq!(parse_memory("1gb"), Some(1 << 30));
+        for bad in ["", "-1", "1x", "gb", "1 gb", "99999999999999999999"] {
+            assert_eq!(parse_memory(bad), None, "{bad}");
+        }
+    }
+}

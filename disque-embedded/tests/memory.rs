@@ -1,0 +1,190 @@
+//! `maxmemory` like Disque: ADDJOB refused over 75 % with Disque's exact
+//! reply and accepted again once jobs are acknowledged, -OOM over 95 %,
+//! delivered at-most-once jobs evicted, CONFIG GET/SET, INFO memory.
+
+mod resp;
+
+use disque_embedded::{Config, Node};
+use resp::{info_field, Conn, R};
+
+const OUT_OF_MEMORY: &str = "NOREPL Not enough reachable nodes for the requested replication level, since I'm unable to hold a copy of the message for the following reason: I'm out of memory";
+
+async fn node(maxmemory: u64) -> Node {
+    Node::start(
+        Config::default()
+            .addr(([127, 0, 0, 1], 0))
+            .maxmemory(maxmemory),
+    )
+    .await
+    .unwrap()
+}
+
+/// Adds 1 KiB jobs until ADDJOB is refused; returns the ids accepted and
+/// the refusal.
+async fn fill(c: &mut Conn, queue: &str, extra: &[&str]) -> (Vec<String>, R) {
+    let body = "x".repeat(1024);
+    let mut ids = Vec::new();
+    for _ in 0..10_000 {
+        let mut args = vec!["ADDJOB", queue, &body, "0"];
+        args.extend_from_slice(extra);
+        match c.cmd(&args).await {
+            R::Status(id) => ids.push(id),
+            refusal => return (ids, refusal),
+        }
+    }
+    panic!("ADDJOB never refused");
+}
+
+#[tokio::test]
+async fn addjob_is_refused_at_75_percent_and_accepted_again_once_jobs_are_acked() {
+    let node = node(200 * 1024).await;
+    let mut c = Conn::open(node.addr()).await;
+    let (ids, refusal) = fill(&mut c, "mem-q", &[]).await;
+    assert_eq!(refusal, R::Error(OUT_OF_MEMORY.into()));
+    // 75 % of 200 KiB, less this connection's buffers (33 KiB), in 1 KiB
+    // jobs plus their records: between 80 and 150.
+    assert!((80..150).contains(&ids.len()), "{} accepted", ids.len());
+    let used: u64 = info_field(&c.cmd(&["INFO", "memory"]).await, "used_memory")
+        .parse()
+        .unwrap();
+    assert!(used > 200 * 1024 / 100 * 75, "used_memory {used}");
+    // Still refused: nothing was freed.
+    let body = "y".repeat(1024);
+    assert_eq!(
+        c.cmd(&["ADDJOB", "mem-q", &body, "0"]).await,
+        R::Error(OUT_OF_MEMORY.into())
+    );
+    // REPLICATE 2 gets Disque's plain NOREPL either way.
+    assert_eq!(
+        c.cmd(&["ADDJOB", "mem-q", "b", "0", "REPLICATE", "2"])
+            .await,
+        R::Error("NOREPL Not enough reachable nodes for the requested replication level".into())
+    );
+
+    let mut ack = vec!["ACKJOB"];
+    ack.extend(ids.iter().take(20).map(String::as_str));
+    assert_eq!(c.cmd(&ack).await, R::Int(20));
+    let after: u64 = info_field(&c.cmd(&["INFO", "memory"]).await, "used_memory")
+        .parse()
+        .unwrap();
+    assert!(after < used, "used_memory {after} after acks, was {used}");
+    assert!(matches!(
+        c.cmd(&["ADDJOB", "mem-q", &body, "0"]).await,
+        R::Status(_)
+    ));
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn over_95_percent_commands_that_add_memory_get_oom_until_memory_is_freed() {
+    let node = node(0).await;
+    let mut c = Conn::open(node.addr()).await;
+    let body = "z".repeat(1024);
+    for _ in 0..50 {
+        assert!(matches!(
+            c.cmd(&["ADDJOB", "oom-q", &body, "0"]).await,
+            R::Status(_)
+        ));
+    }
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "10kb"]).await,
+        R::Status("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&["ADDJOB", "oom-q", "b", "0"]).await,
+        R::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+    );
+    // Commands that do not add memory still run.
+    assert_eq!(c.cmd(&["QLEN", "oom-q"]).await, R::Int(50));
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "0"]).await,
+        R::Status("OK".into())
+    );
+    assert!(matches!(
+        c.cmd(&["ADDJOB", "oom-q", "b", "0"]).await,
+        R::Status(_)
+    ));
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn delivered_at_most_once_jobs_are_evicted_over_95_percent() {
+    let node = node(0).await;
+    let mut c = Conn::open(node.addr()).await;
+    let body = "w".repeat(1024);
+    for _ in 0..40 {
+        assert!(matches!(
+            c.cmd(&["ADDJOB", "amo-q", &body, "0", "RETRY", "0"]).await,
+            R::Status(_)
+        ));
+    }
+    let got = c.cmd(&["GETJOB", "COUNT", "40", "FROM", "amo-q"]).await;
+    assert_eq!(got.items().len(), 40);
+    // A queued job (RETRY > 0) is never evicted.
+    assert!(matches!(
+        c.cmd(&["ADDJOB", "amo-kept", "b", "0"]).await,
+        R::Status(_)
+    ));
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "4kb"]).await,
+        R::Status("OK".into())
+    );
+    // Evicted until back under 95 % of 4 KiB: most of the 40 delivered
+    // at-most-once jobs (1 KiB each) go, the queued one stays.
+    let jobs: u64 = info_field(&c.cmd(&["INFO", "jobs"]).await, "registered_jobs")
+        .parse()
+        .unwrap();
+    assert!(jobs <= 6, "{jobs} jobs left");
+    let used: u64 = info_field(&c.cmd(&["INFO", "memory"]).await, "used_memory")
+        .parse()
+        .unwrap();
+    assert!(used <= 40 * 1024 / 100 * 95, "used_memory {used}");
+    assert_eq!(c.cmd(&["QLEN", "amo-kept"]).await, R::Int(1));
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn maxmemory_is_read_and_set_with_config_and_its_units() {
+    let node = node(1 << 30).await;
+    let mut c = Conn::open(node.addr()).await;
+    let get = || ["CONFIG", "GET", "maxmemory"];
+    assert_eq!(
+        c.cmd(&get()).await,
+        R::Array(vec![R::bulk("maxmemory"), R::bulk("1073741824")])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "100mb"]).await,
+        R::Status("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&get()).await,
+        R::Array(vec![R::bulk("maxmemory"), R::bulk("104857600")])
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory", "lots"]).await,
+        R::Error("ERR Invalid argument 'lots' for CONFIG SET 'maxmemory'".into())
+    );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn info_memory_counts_job_bodies_and_gives_them_back() {
+    let node = node(1 << 30).await;
+    let mut c = Conn::open(node.addr()).await;
+    let used = |info: &R| info_field(info, "used_memory").parse::<u64>().unwrap();
+    let before = used(&c.cmd(&["INFO", "memory"]).await);
+    let body = vec![b'b'; 1 << 20];
+    let id = c
+        .cmd_bytes(&[b"ADDJOB", b"info-mem", &body, b"0"])
+        .await
+        .status();
+    let info = c.cmd(&["INFO", "memory"]).await;
+    let with_job = used(&info);
+    assert!(with_job >= before + (1 << 20), "{before} -> {with_job}");
+    assert!(info_field(&info, "used_memory_human").ends_with('M'));
+    assert_eq!(c.cmd(&["ACKJOB", &id]).await, R::Int(1));
+    let peak = info_field(&c.cmd(&["INFO", "memory"]).await, "used_memory_peak");
+    assert!(peak.parse::<u64>().unwrap() >= with_job);
+    assert!(used(&c.cmd(&["INFO", "memory"]).await) < before + 4096);
+    node.shutdown().await;
+}

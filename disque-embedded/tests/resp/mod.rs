@@ -1,0 +1,138 @@
+//! A small RESP2 client for the tests that speak raw protocol to a node.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// A decoded RESP2 reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum R {
+    Status(String),
+    Error(String),
+    Int(i64),
+    Bulk(Vec<u8>),
+    Nil,
+    NilArray,
+    Array(Vec<R>),
+}
+
+impl R {
+    pub fn bulk(s: &str) -> R {
+        R::Bulk(s.as_bytes().to_vec())
+    }
+    pub fn status(&self) -> String {
+        match self {
+            R::Status(s) => s.clone(),
+            other => panic!("expected a status, got {other:?}"),
+        }
+    }
+    pub fn text(&self) -> String {
+        match self {
+            R::Bulk(b) => String::from_utf8_lossy(b).into_owned(),
+            other => panic!("expected a bulk string, got {other:?}"),
+        }
+    }
+    pub fn int(&self) -> i64 {
+        match self {
+            R::Int(n) => *n,
+            other => panic!("expected an integer, got {other:?}"),
+        }
+    }
+    pub fn items(&self) -> &[R] {
+        match self {
+            R::Array(v) => v,
+            other => panic!("expected an array, got {other:?}"),
+        }
+    }
+}
+
+/// One connection.
+pub struct Conn {
+    io: BufReader<TcpStream>,
+}
+
+impl Conn {
+    pub async fn open(addr: std::net::SocketAddr) -> Conn {
+        Conn {
+            io: BufReader::new(TcpStream::connect(addr).await.unwrap()),
+        }
+    }
+
+    pub async fn send_bytes(&mut self, args: &[&[u8]]) {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            out.extend_from_slice(a);
+            out.extend_from_slice(b"\r\n");
+        }
+        self.io.get_mut().write_all(&out).await.unwrap();
+    }
+
+    pub async fn cmd(&mut self, args: &[&str]) -> R {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_bytes(&args).await;
+        self.read().await
+    }
+
+    pub async fn cmd_bytes(&mut self, args: &[&[u8]]) -> R {
+        self.send_bytes(args).await;
+        self.read().await
+    }
+
+    async fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.io.read_line(&mut line).await.unwrap();
+        assert!(line.ends_with("\r\n"), "truncated reply line {line:?}");
+        line.truncate(line.len() - 2);
+        line
+    }
+
+    pub fn read(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + '_>> {
+        Box::pin(async move {
+            let line = self.line().await;
+            let (kind, rest) = line.split_at(1);
+            match kind {
+                "+" => R::Status(rest.to_owned()),
+                "-" => R::Error(rest.to_owned()),
+                ":" => R::Int(rest.parse().unwrap()),
+                "$" if rest == "-1" => R::Nil,
+                "$" => {
+                    let n: usize = rest.parse().unwrap();
+                    let mut buf = vec![0; n + 2];
+                    self.io.read_exact(&mut buf).await.unwrap();
+                    buf.truncate(n);
+                    R::Bulk(buf)
+                }
+                "*" if rest == "-1" => R::NilArray,
+                "*" => {
+                    let n: usize = rest.parse().unwrap();
+                    let mut v = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        v.push(self.read().await);
+                    }
+                    R::Array(v)
+                }
+                _ => panic!("unexpected reply line {line:?}"),
+            }
+        })
+    }
+
+    /// True once the server closed the connection (within 5 s).
+    pub async fn closed(&mut self) -> bool {
+        let mut buf = [0u8; 1];
+        matches!(
+            tokio::time::timeout(Duration::from_secs(5), self.io.read(&mut buf)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
+    }
+}
+
+/// One field of an INFO reply.
+pub fn info_field(info: &R, key: &str) -> String {
+    let text = info.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")).map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {key} in {text}"))
+}
