@@ -23,8 +23,15 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
             let errors = result.err().map(|e| e.to_compile_error());
             // A stand-in impl keeps uses of the type's `Job` items from
             // cascading into trait-bound errors; a union cannot be a job at all.
+            // Nor can a type that borrows: its one error says so.
+            let borrows = input
+                .generics
+                .params
+                .iter()
+                .any(|p| matches!(p, GenericParam::Lifetime(_)));
             let stand_in = match input.data {
                 Data::Union(_) => None,
+                _ if borrows => None,
                 _ => Some(wrap(stand_in_impl(&input))),
             };
             quote!(#errors #stand_in)
@@ -71,9 +78,9 @@ fn has_params(generics: &Generics) -> bool {
 }
 
 fn job_impl(input: &Input, model: &Model) -> TokenStream {
-    let header = header(input);
     let Model {
         queue,
+        instances,
         priority,
         options,
         codec,
@@ -113,8 +120,8 @@ fn job_impl(input: &Input, model: &Model) -> TokenStream {
     // The declaration stands in for the traced serde shape when that cannot
     // be traced (see `disque::Job::fingerprint`).
     let declaration = shape::canonical(input);
-    quote! {
-        #header {
+    let body = |queue: &str| {
+        quote! {
             const QUEUE: &'static str = #queue;
             const PRIORITY: i64 = #priority;
             const ACCEPTED_FINGERPRINTS: &'static [u64] = &[#(#accept),*];
@@ -125,7 +132,21 @@ fn job_impl(input: &Input, model: &Model) -> TokenStream {
                 ::disque::__private::JobOptions::new() #(#setters)*
             }
         }
+    };
+    if instances.is_empty() {
+        let header = header(input);
+        let body = body(queue);
+        return quote!(#header { #body });
     }
+    // A generic type: one impl per instantiation, each with its own queue.
+    let impls = instances.iter().map(|(ty, queue)| {
+        let body = body(queue);
+        quote! {
+            #[automatically_derived]
+            impl ::disque::__private::Job for #ty { #body }
+        }
+    });
+    quote!(#(#impls)*)
 }
 
 fn stand_in_impl(input: &Input) -> TokenStream {

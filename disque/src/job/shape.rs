@@ -10,7 +10,7 @@
 //! methods, visibility, anything serde does not see.
 
 use std::any::TypeId;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{OnceLock, RwLock};
 
 use serde::de::DeserializeOwned;
@@ -52,15 +52,44 @@ pub(crate) fn traced<T: DeserializeOwned + 'static>() -> &'static Traced {
 }
 
 /// Traces `T` (uncached).
+///
+/// serde-reflection explores the variants of the root enum pass after pass,
+/// but a nested enum stays at its first variant while it is marked
+/// incomplete. So: trace, learn the nested enums left incomplete from the
+/// registry's refusal, and trace again on a fresh tracer, clearing their
+/// marks after every pass until no pass leaves any of them incomplete.
 pub(crate) fn trace<T: DeserializeOwned>() -> Traced {
-    let mut tracer = Tracer::new(TracerConfig::default());
-    let root = match tracer.trace_simple_type::<T>() {
-        Ok((root, _samples)) => root,
-        Err(e) => return classify(e),
-    };
-    let registry = match tracer.registry() {
-        Ok(registry) => registry,
-        Err(e) => return classify(e),
+    let mut nested: BTreeSet<String> = BTreeSet::new();
+    let (root, registry) = 'attempts: loop {
+        let mut tracer = Tracer::new(TracerConfig::default());
+        let mut root = None;
+        for _ in 0..MAX_PASSES {
+            match tracer.trace_simple_type::<T>() {
+                Ok((format, _samples)) => root = Some(format),
+                Err(e) => return classify(e),
+            }
+            let mut pending = false;
+            for name in &nested {
+                pending |= tracer.check_incomplete_enum(name).is_some();
+            }
+            if !pending {
+                break;
+            }
+        }
+        match (root, tracer.registry()) {
+            (Some(root), Ok(registry)) => break 'attempts (root, registry),
+            (_, Err(TraceError::MissingVariants(names))) => {
+                let known = nested.len();
+                nested.extend(names);
+                if nested.len() == known {
+                    return Traced::Untraceable(format!(
+                        "enums {nested:?} not traced whole in {MAX_PASSES} passes"
+                    ));
+                }
+            }
+            (_, Err(e)) => return classify(e),
+            (None, Ok(_)) => return Traced::Untraceable("nothing traced".to_owned()),
+        }
     };
     // Canonical text: the root format, then every container by name
     // (a BTreeMap: sorted). `Debug` of serde-reflection's format types is
@@ -73,6 +102,9 @@ pub(crate) fn trace<T: DeserializeOwned>() -> Traced {
     }
     Traced::Shape(hash)
 }
+
+/// The most passes on one tracer: enough for nested enums of up to this many variants.
+const MAX_PASSES: usize = 4096;
 
 fn classify(error: TraceError) -> Traced {
     match error {
@@ -167,6 +199,22 @@ mod tests {
         assert_ne!(shape::<E1>(), shape::<E3>());
     }
 
+    #[derive(Deserialize)]
+    struct HoldsE1 {
+        e: E1,
+        again: Option<E1>,
+    }
+    #[derive(Deserialize)]
+    struct HoldsE3 {
+        e: E3,
+        again: Option<E3>,
+    }
+
+    #[test]
+    fn nested_enums_are_traced_whole() {
+        assert_ne!(shape::<HoldsE1>(), shape::<HoldsE3>());
+    }
+
     #[test]
     fn widths_options_sequences_maps_tuples() {
         let all = [
@@ -195,7 +243,11 @@ mod tests {
     }
 
     #[derive(Deserialize)]
-    struct Parsed(#[allow(dead_code)] std::net::SocketAddr);
+    struct Addr(std::net::SocketAddr);
+
+    /// `NonZeroU32` refuses the tracer's placeholder 0.
+    #[derive(Deserialize)]
+    struct Count(std::num::NonZeroU32);
 
     #[test]
     fn arrays_are_tuples_to_serde_so_to_the_fingerprint() {
@@ -209,8 +261,10 @@ mod tests {
             trace::<Untagged>(),
             Traced::NeedsSelfDescribing(_)
         ));
-        let parsed = trace::<Parsed>();
-        assert!(matches!(parsed, Traced::Untraceable(_)), "{parsed:?}");
+        // Not human-readable: a SocketAddr is an enum of tuples, traceable.
+        assert!(matches!(trace::<Addr>(), Traced::Shape(_)));
+        let count = trace::<Count>();
+        assert!(matches!(count, Traced::Untraceable(_)), "{count:?}");
     }
 
     #[test]

@@ -4,14 +4,14 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::fmt::Debug;
 
 #[derive(Serialize, Deserialize, Job, Debug, PartialEq)]
-#[job(queue = "resize", priority = 2)]
+#[job(queues(Resize<u8> = "resize-u8", Resize<u16> = "resize-u16"), priority = 2)]
 struct Resize<P> {
     pixels: Vec<P>,
 }
 
 #[derive(Serialize, Deserialize, Job, Debug, PartialEq)]
 #[serde(bound = "T: Serialize + DeserializeOwned")]
-#[job(queue = "batch")]
+#[job(queues(Batch<String, 3> = "batch-s3", Batch<u8, 1> = "batch-1", Batch<u8, 2> = "batch-2"))]
 struct Batch<T, const N: usize>
 where
     T: Debug,
@@ -32,6 +32,7 @@ fn main() {
         items: vec!["x".into()],
     });
     assert_ne!(Resize::<u8>::fingerprint(), Resize::<u16>::fingerprint());
+    assert_eq!((Resize::<u8>::QUEUE, Resize::<u16>::PRIORITY), ("resize-u8", 2));
     // `N` is not part of the serde shape: both write the same bytes.
     assert_eq!(Batch::<u8, 1>::fingerprint(), Batch::<u8, 2>::fingerprint());
     let body = encode_payload(&Resize { pixels: vec![1u8] }).unwrap();
