@@ -54,7 +54,7 @@ pub struct Attrs {
     pub version: Option<Setting<i128>>,
     pub accept: Option<Setting<Vec<Fingerprint>>>,
     /// `queues(Type = "queue", …)`: one queue per instantiation of a generic type.
-    pub queues: Option<Setting<Vec<(Type, Setting<String>)>>>,
+    pub queues: Option<Setting<Instances>>,
     /// The keys met so far (a key is a duplicate even if its first value was bad).
     seen: Vec<String>,
 }
@@ -337,7 +337,10 @@ impl ToTokens for Fingerprint {
 }
 
 /// `queues(Resize<u8> = "resize-u8", Resize<f32> = "resize-f32")`.
-fn instances(meta: &ParseNestedMeta) -> syn::Result<Setting<Vec<(Type, Setting<String>)>>> {
+/// Instantiations of a generic job type and their queues, as written.
+pub type Instances = Vec<(Type, Setting<String>)>;
+
+fn instances(meta: &ParseNestedMeta) -> syn::Result<Setting<Instances>> {
     let example = "write e.g. `queues(Resize<u8> = \"resize-u8\", Resize<f32> = \"resize-f32\")`";
     if !meta.input.peek(syn::token::Paren) {
         skip_value(meta)?;
