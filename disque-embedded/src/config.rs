@@ -1,6 +1,9 @@
 //! How to start a node: [`Config`], a value type with chainable setters.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::AppendFsync;
 
 /// How to start a node.
 ///
@@ -36,6 +39,25 @@ pub struct Config {
     pub max_query_buffer: usize,
     /// Largest bulk string in a request, in bytes (default 512 MiB, like Redis).
     pub max_bulk_len: usize,
+    /// `--appendonly`: log every change to the append-only file and load
+    /// it at start (default off, like Disque). See "Persistence" in the
+    /// crate docs.
+    pub appendonly: bool,
+    /// `--appendfsync`: when the file is flushed to disk (default
+    /// `everysec`).
+    pub appendfsync: AppendFsync,
+    /// `--dir`: the directory of the append-only file (default `.`).
+    pub dir: PathBuf,
+    /// `--appendfilename`: the file's name in `dir` (default `disque.aof`,
+    /// Disque's).
+    pub appendfilename: String,
+    /// `auto-aof-rewrite-percentage`: rewrite the file once it grew by this
+    /// many percent since the last rewrite (or the start); 0 = never
+    /// (default 100).
+    pub auto_aof_rewrite_percentage: u64,
+    /// `auto-aof-rewrite-min-size`: no automatic rewrite below this size,
+    /// in bytes (default 64 MiB).
+    pub auto_aof_rewrite_min_size: u64,
     /// `maxmemory`: the memory the node may account for its jobs and
     /// queues, in bytes; 0 for no limit (default 1 GiB, like Disque). Over
     /// 75 % of it ADDJOB is refused with Disque's `-NOREPL … I'm out of
@@ -51,6 +73,12 @@ impl Default for Config {
             max_clients: 10_000,
             max_query_buffer: 1024 * 1024 * 1024,
             max_bulk_len: 512 * 1024 * 1024,
+            appendonly: false,
+            appendfsync: AppendFsync::EverySec,
+            dir: PathBuf::from("."),
+            appendfilename: crate::aof::DEFAULT_FILENAME.to_owned(),
+            auto_aof_rewrite_percentage: 100,
+            auto_aof_rewrite_min_size: 64 * 1024 * 1024,
             maxmemory: crate::state::DEFAULT_MAXMEMORY,
         }
     }
@@ -117,6 +145,81 @@ impl Config {
     #[must_use]
     pub fn max_bulk_len(mut self, bytes: usize) -> Self {
         self.max_bulk_len = bytes;
+        self
+    }
+
+    /// Keep the jobs in the append-only file and load it at start
+    /// (`--appendonly yes`).
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().appendonly(true);
+    /// assert!(config.appendonly);
+    /// ```
+    #[must_use]
+    pub fn appendonly(mut self, on: bool) -> Self {
+        self.appendonly = on;
+        self
+    }
+
+    /// When the append-only file is fsynced.
+    ///
+    /// ```
+    /// use disque_embedded::{AppendFsync, Config};
+    /// let config = Config::default().appendfsync(AppendFsync::Always);
+    /// assert_eq!(config.appendfsync, AppendFsync::Always);
+    /// ```
+    #[must_use]
+    pub fn appendfsync(mut self, mode: AppendFsync) -> Self {
+        self.appendfsync = mode;
+        self
+    }
+
+    /// The directory of the append-only file.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().dir("/var/lib/disque");
+    /// assert_eq!(config.dir, std::path::Path::new("/var/lib/disque"));
+    /// ```
+    #[must_use]
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = dir.into();
+        self
+    }
+
+    /// The append-only file's name in [`Config::dir()`].
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().appendfilename("jobs.aof");
+    /// assert_eq!(config.appendfilename, "jobs.aof");
+    /// ```
+    #[must_use]
+    pub fn appendfilename(mut self, name: impl Into<String>) -> Self {
+        self.appendfilename = name.into();
+        self
+    }
+
+    /// Growth, in percent of the size after the last rewrite, that starts
+    /// an automatic rewrite (0: never).
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().auto_aof_rewrite_percentage(0);
+    /// assert_eq!(config.auto_aof_rewrite_percentage, 0);
+    /// ```
+    #[must_use]
+    pub fn auto_aof_rewrite_percentage(mut self, percent: u64) -> Self {
+        self.auto_aof_rewrite_percentage = percent;
+        self
+    }
+
+    /// Size under which no automatic rewrite starts, in bytes.
+    ///
+    /// ```
+    /// let config = disque_embedded::Config::default().auto_aof_rewrite_min_size(1 << 20);
+    /// assert_eq!(config.auto_aof_rewrite_min_size, 1 << 20);
+    /// ```
+    #[must_use]
+    pub fn auto_aof_rewrite_min_size(mut self, bytes: u64) -> Self {
+        self.auto_aof_rewrite_min_size = bytes;
         self
     }
 

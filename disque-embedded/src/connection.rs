@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -26,6 +26,12 @@ const BUF_CAPACITY: usize = 16 * 1024;
 const MAX_PENDING_REPLIES: usize = 1024 * 1024;
 /// Smallest free space offered to a read.
 const MIN_READ: usize = 4096;
+/// Bulk replies this long or longer are written from the job's own bytes
+/// rather than copied into the write buffer.
+const SHARE_BULK_FROM: usize = 64 * 1024;
+/// Buffers grown past this size (by a large request or reply) are given
+/// back once empty, so memory returns after a large job.
+const SHRINK_ABOVE: usize = 1024 * 1024;
 /// Commands run per lock of the state before letting others in.
 const COMMANDS_PER_LOCK: u32 = 128;
 
@@ -58,8 +64,17 @@ struct Client {
     session: Session,
     rbuf: BytesMut,
     wbuf: BytesMut,
+    /// Replies already encoded, before `wbuf`: large bodies are shared,
+    /// not copied (see [`Reply::encode_sharing`]).
+    chunks: Vec<Bytes>,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
+    /// The AOF offset of the last change this connection's commands made
+    /// and has not yet waited for (0: none).
+    logged: u64,
+    /// Bytes of requests parsed since `rbuf` was last renewed: past
+    /// [`SHRINK_ABOVE`], `rbuf` may share its memory with large job bodies.
+    parsed_since_renew: usize,
 }
 
 /// Per-connection counters, added to [`Stats`] every [`FLUSH_EVERY`]
@@ -112,24 +127,31 @@ pub async fn serve(
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
         wbuf: BytesMut::with_capacity(BUF_CAPACITY),
+        chunks: Vec::new(),
         pending: Pending::default(),
+        logged: 0,
+        parsed_since_renew: 0,
     };
     loop {
         c.wait_unpaused().await;
         match c.run_batch() {
             BatchEnd::NeedInput => {}
             BatchEnd::Flush => {
-                if c.write_out().await.is_err() {
+                if !c.settle(&mut shutdown).await || c.write_out().await.is_err() {
                     return;
                 }
                 continue;
             }
             BatchEnd::Close => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 return;
             }
             BatchEnd::Shutdown => {
-                let _ = c.write_out().await;
+                if c.settle(&mut shutdown).await {
+                    let _ = c.write_out().await;
+                }
                 c.shared.trigger_shutdown();
                 return;
             }
@@ -139,7 +161,8 @@ pub async fn serve(
                 withcounters,
                 timeout_ms,
             } => {
-                if c.write_out().await.is_err()
+                if !c.settle(&mut shutdown).await
+                    || c.write_out().await.is_err()
                     || !c
                         .wait_for_job(&mut shutdown, id, rx, withcounters, timeout_ms)
                         .await
@@ -151,8 +174,29 @@ pub async fn serve(
                 continue;
             }
         }
-        if c.write_out().await.is_err() || c.rbuf.len() >= c.limits.max_query_buffer {
+        if !c.settle(&mut shutdown).await
+            || c.write_out().await.is_err()
+            || c.rbuf.len() >= c.limits.max_query_buffer
+        {
             return;
+        }
+        // After large requests the buffer is renewed (what little it still
+        // holds is copied): its memory may be shared with large job bodies,
+        // which can then be freed with their jobs, and a buffer grown large
+        // is given back.
+        let grown_and_empty = c.rbuf.is_empty() && c.rbuf.capacity() > SHRINK_ABOVE;
+        if grown_and_empty || (c.parsed_since_renew > SHRINK_ABOVE && c.rbuf.len() < BUF_CAPACITY) {
+            let mut fresh = BytesMut::with_capacity(BUF_CAPACITY);
+            fresh.extend_from_slice(&c.rbuf);
+            c.rbuf = fresh;
+            c.parsed_since_renew = 0;
+        }
+        // A large argument on its way: make room for all of it at once.
+        if let Some(wanted) = c.parser.wanted(&c.rbuf) {
+            let wanted = wanted.min(c.limits.max_query_buffer);
+            if wanted > c.rbuf.capacity() {
+                c.rbuf.reserve(wanted - c.rbuf.len());
+            }
         }
         // Read in large chunks even once parsed requests were split off.
         if c.rbuf.capacity() - c.rbuf.len() < MIN_READ {
@@ -189,10 +233,13 @@ impl Client {
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
-            if self.wbuf.len() >= MAX_PENDING_REPLIES {
+            if self.wbuf.len() >= MAX_PENDING_REPLIES || self.chunks.len() >= 64 {
                 break BatchEnd::Flush;
             }
-            let args = match self.parser.parse(&mut self.rbuf, &self.limits) {
+            let before = self.rbuf.len();
+            let parsed = self.parser.parse(&mut self.rbuf, &self.limits);
+            self.parsed_since_renew += before - self.rbuf.len();
+            let args = match parsed {
                 Ok(Some(args)) => args,
                 Ok(None) => break BatchEnd::NeedInput,
                 Err(ParseError::Protocol(msg)) => {
@@ -210,11 +257,16 @@ impl Client {
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
+            let logged = db.log_end();
             self.session.skip_current = std::mem::take(&mut self.session.skip_next);
-            match cmd::execute(shared, db, &mut self.session, &args) {
+            let outcome = cmd::execute(shared, db, &mut self.session, &args);
+            if db.log_end() != logged {
+                self.logged = db.log_end();
+            }
+            match outcome {
                 Outcome::Reply(reply) => {
                     if !(self.session.reply_off || self.session.skip_current) {
-                        reply.encode(&mut self.wbuf);
+                        reply.encode_sharing(&mut self.wbuf, SHARE_BULK_FROM, &mut self.chunks);
                     }
                     // CLIENT KILL of its own connection: close after the reply.
                     if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
@@ -310,7 +362,11 @@ impl Client {
                 _ = stopped(shutdown) => return false,
             }
         };
-        cmd::job_reply::waited(job, withcounters).encode(&mut self.wbuf);
+        cmd::job_reply::waited(job, withcounters).encode_sharing(
+            &mut self.wbuf,
+            SHARE_BULK_FROM,
+            &mut self.chunks,
+        );
         true
     }
 
@@ -322,13 +378,35 @@ impl Client {
         Stats::add(&stats.net_output_bytes, p.output);
     }
 
+    /// Under `appendfsync always`, waits until the changes made by the
+    /// commands whose replies are buffered are on disk (group commit: the
+    /// writer fsyncs many connections' records at once). False if the node
+    /// stops first: the replies are then not sent.
+    async fn settle(&mut self, shutdown: &mut watch::Receiver<bool>) -> bool {
+        let offset = std::mem::take(&mut self.logged);
+        if offset == 0 {
+            return true;
+        }
+        tokio::select! {
+            _ = self.shared.aof.wait_acked(offset) => true,
+            _ = stopped(shutdown) => false,
+        }
+    }
+
     async fn write_out(&mut self) -> std::io::Result<()> {
+        for chunk in std::mem::take(&mut self.chunks) {
+            self.socket.write_all(&chunk).await?;
+            self.pending.output += chunk.len() as u64;
+        }
         if self.wbuf.is_empty() {
             return Ok(());
         }
         let n = self.wbuf.len();
         self.socket.write_all(&self.wbuf).await?;
         self.wbuf.clear();
+        if self.wbuf.capacity() > SHRINK_ABOVE {
+            self.wbuf = BytesMut::with_capacity(BUF_CAPACITY);
+        }
         self.pending.output += n as u64;
         Ok(())
     }

@@ -165,6 +165,36 @@ impl RequestParser {
         Self::default()
     }
 
+    /// How many bytes `buf` must hold for the argument being received to be
+    /// complete, once its `$len` header has arrived (None otherwise): lets
+    /// the caller grow the buffer once to the right size for a large body
+    /// instead of doubling it (and copying it) on the way.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use disque_embedded::frame::{Limits, RequestParser};
+    ///
+    /// let mut parser = RequestParser::new();
+    /// let mut buf = BytesMut::from(&b"*2\r\n$4\r\nPING\r\n$1000\r\nabc"[..]);
+    /// assert_eq!(parser.parse(&mut buf, &Limits::default()).unwrap(), None);
+    /// assert_eq!(parser.wanted(&buf), Some(14 + 7 + 1000 + 2));
+    /// ```
+    pub fn wanted(&self, buf: &[u8]) -> Option<usize> {
+        let Resume::Multibulk { pos, .. } = self.resume else {
+            return None;
+        };
+        let header = buf.get(pos..)?;
+        if header.first() != Some(&b'$') {
+            return None;
+        }
+        let end = header.iter().take(24).position(|&b| b == b'\r')?;
+        let len: usize = std::str::from_utf8(&header[1..end]).ok()?.parse().ok()?;
+        pos.checked_add(end)?
+            .checked_add(2)?
+            .checked_add(len)?
+            .checked_add(2)
+    }
+
     /// Parses one request from the front of `buf` and advances it; `Ok(None)`
     /// if the request is incomplete (nothing is consumed then). See
     /// [`parse_request`].
@@ -513,10 +543,38 @@ impl Reply {
     /// assert_eq!(&out[..], b"+PONG\r\n*-1\r\n");
     /// ```
     pub fn encode(&self, out: &mut BytesMut) {
+        self.encode_sharing(out, usize::MAX, &mut Vec::new());
+    }
+
+    /// Like [`Reply::encode`], but bulk strings of `share_from` bytes or
+    /// more are not copied into `out`: what `out` holds so far is split off
+    /// onto `chunks`, then the bulk's own bytes, and encoding goes on in
+    /// `out`. Writing `chunks` in order and then `out` sends the same bytes
+    /// as [`Reply::encode`] would, without copying large job bodies.
+    ///
+    /// ```
+    /// use bytes::{Bytes, BytesMut};
+    /// use disque_embedded::frame::Reply;
+    ///
+    /// let reply = Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"big body"))]);
+    /// let (mut out, mut chunks) = (BytesMut::new(), Vec::new());
+    /// reply.encode_sharing(&mut out, 4, &mut chunks);
+    /// let mut sent: Vec<u8> = chunks.concat();
+    /// sent.extend_from_slice(&out);
+    /// assert_eq!(sent, b"*1\r\n$8\r\nbig body\r\n");
+    /// assert_eq!(chunks.len(), 2);
+    /// ```
+    pub fn encode_sharing(&self, out: &mut BytesMut, share_from: usize, chunks: &mut Vec<Bytes>) {
         match self {
             Reply::Status(text) => encode_line(out, b'+', text),
             Reply::Error(text) => encode_line(out, b'-', text),
             Reply::Integer(n) => encode_number(out, b':', *n),
+            Reply::Bulk(body) if body.len() >= share_from => {
+                encode_number(out, b'$', body.len() as i64);
+                chunks.push(out.split().freeze());
+                chunks.push(body.clone());
+                out.put_slice(b"\r\n");
+            }
             Reply::Bulk(body) => {
                 out.reserve(body.len() + 16);
                 encode_number(out, b'$', body.len() as i64);
@@ -528,7 +586,7 @@ impl Reply {
             Reply::Array(items) => {
                 encode_number(out, b'*', items.len() as i64);
                 for item in items {
-                    item.encode(out);
+                    item.encode_sharing(out, share_from, chunks);
                 }
             }
         }

@@ -3,7 +3,9 @@
 //! It speaks RESP2 and answers every single-node Disque 1.0-rc1 command
 //! with Disque's exact replies: a local Disque for development and a test
 //! fixture for clients. The binary `disque-embedded` runs it standalone
-//! (`--port`, default 7711; `--bind`, default 127.0.0.1; `--requirepass`).
+//! (`--port`, default 7711; `--bind`, default 127.0.0.1; `--requirepass`;
+//! `--appendonly yes` to keep the jobs across restarts, see
+//! [Persistence](#persistence); `--help` lists every option).
 //!
 //! How it is built (like mini-redis):
 //! - `frame`: RESP requests in, replies out;
@@ -16,7 +18,66 @@
 //!   (parse the arguments with Disque's exact checks, apply, reply);
 //! - `state`: jobs (one hash table of compact boxed records keyed by the
 //!   id's random bits), queues (ordered by creation time), timers (ordered
-//!   by due time, so a tick costs O(jobs due)) and blocked clients.
+//!   by due time, so a tick costs O(jobs due)) and blocked clients;
+//! - `aof`: append-only persistence (below).
+//!
+//! # Persistence
+//!
+//! Off by default, like Disque: the node keeps its jobs in memory only and
+//! a restart loses them. With [`Config::appendonly()`] (`--appendonly yes`)
+//! every change that matters is appended to `dir/appendfilename`
+//! (`./disque.aof` by default) and the file is loaded at start, before the
+//! node listens:
+//!
+//! - queued jobs come back queued (in creation order), delivered (active)
+//!   jobs come back active and are queued again once their RETRY passes
+//!   (counted as an additional delivery), acknowledged and deleted jobs stay
+//!   gone, counters (NACKs, additional deliveries) are kept, TTLs count from
+//!   each job's creation (jobs that expired meanwhile are dropped). The node
+//!   keeps its node id (job ids embed it). Queues' pause states and the
+//!   queue counters of QSTAT are not kept (Disque keeps them neither).
+//! - [`AppendFsync::Always`]: a command that changed something (ADDJOB,
+//!   ACKJOB, …) is answered only once its record is fsynced. One writer
+//!   thread takes the records of every client that arrived meanwhile and
+//!   makes them durable with one `write` and one `fsync` (group commit).
+//!   [`AppendFsync::EverySec`] (the default) writes every few milliseconds
+//!   and fsyncs once a second; [`AppendFsync::No`] leaves flushing to the
+//!   OS. A crash of the process loses at most the records not yet written
+//!   (milliseconds); of the machine, what was not fsynced.
+//! - `BGREWRITEAOF` compacts the file without blocking clients: the job
+//!   table is walked a chunk at a time, its live jobs written whole to
+//!   `temp-rewriteaof-<appendfilename>`; the records logged meanwhile are
+//!   kept and appended to it, then it is fsynced and renamed over the file.
+//!   The node does the same by itself once the file grew by
+//!   [`Config::auto_aof_rewrite_percentage()`] since the last rewrite and is
+//!   larger than [`Config::auto_aof_rewrite_min_size()`]. `CONFIG GET/SET`
+//!   `appendonly`, `appendfsync`, `dir`, `auto-aof-rewrite-percentage`,
+//!   `auto-aof-rewrite-min-size` (and GET `appendfilename`) and `INFO
+//!   persistence` behave as Disque's.
+//!
+//! ## File format (version 1)
+//!
+//! All integers little-endian. A header of 56 bytes: the magic
+//! `DQEAOF\r\n`, the version (`u32`, 1), the node id (40 ASCII hex bytes),
+//! and the CRC-32 (IEEE) of those 52 bytes (`u32`). Then records, each
+//! `len: u32` (of the payload), `crc: u32` (CRC-32 of the 4 bytes of `len`
+//! followed by the payload), and the payload, whose first byte is its kind:
+//!
+//! | kind | record | payload after the kind byte |
+//! |------|--------|-----------------------------|
+//! | 1 | ADD: a new job (ADDJOB), or a live job written whole by a rewrite | key `hi: u64, lo: u64` (the id's first 128 random bits), `tail: u16` (its last 16), `ttl_field: u16` (the id's last 4 hex digits), `ctime: u64` (ms × 1 000 000), `etime: u64` (unix s), `qtime: u64` (next queueing, unix ms, 0 = never), `retry: u32`, `delay: u32`, `nacks: u32`, `additional_deliveries: u32`, `repl: u16`, `state: u8` (0 wait-repl, 1 active, 2 queued, 3 acked), `flags: u8` (1 delivered, 2 queued once), queue (`u32` length + bytes), body (`u32` length + bytes) |
+//! | 2 | UPDATE: new state and counters (delivery by GETJOB, NACK, WORKING, ENQUEUE, DEQUEUE, re-queue after RETRY) | key, `state: u8`, `flags: u8`, `nacks: u32`, `additional_deliveries: u32`, `qtime: u64` |
+//! | 3 | DEL: the job is gone (ACKJOB, FASTACK, DELJOB, expiry) | key |
+//! | 4 | FLUSHALL: every job is gone (DEBUG FLUSHALL) | — |
+//!
+//! Every record states a job's whole state (or absence), so replaying one
+//! twice is harmless: that is what lets a rewrite's snapshot be taken while
+//! clients go on. Loading: a record cut short or failing its checksum with
+//! no valid record after it is the torn tail of a crash in the middle of a
+//! write: the file is truncated there with a log line and the node starts.
+//! A bad record followed by valid ones is corruption: the node refuses to
+//! start, with an error naming the record's offset. A file of another format
+//! (a real Disque's AOF, or a later version of this one) is refused.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -28,6 +89,7 @@
 //! # }
 //! ```
 
+mod aof;
 mod clients;
 mod cmd;
 mod config;
@@ -47,6 +109,8 @@ use tokio::task::JoinHandle;
 pub use cmd::cluster::Peer;
 pub use config::{parse_memory, Config};
 use shared::Shared;
+
+pub use aof::AppendFsync;
 
 /// A running node; dropping it stops it.
 ///
@@ -90,8 +154,24 @@ impl Node {
             config.max_clients,
         ));
         shared.db().set_maxmemory(config.maxmemory);
+        shared
+            .aof
+            .update_settings(|s| *s = aof::settings_of(&config));
+        {
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || aof::start(&shared))
+                .await
+                .map_err(std::io::Error::other)??;
+        }
+        aof::spawn_maintenance(&shared);
+        // A record holds a body of at most 4 GiB.
+        let max_bulk_len = if config.appendonly {
+            config.max_bulk_len.min(3 << 30)
+        } else {
+            config.max_bulk_len
+        };
         let limits = frame::Limits {
-            max_bulk_len: config.max_bulk_len,
+            max_bulk_len,
             max_query_buffer: config.max_query_buffer,
             ..frame::Limits::default()
         };
@@ -227,8 +307,9 @@ impl Node {
     }
 
     /// This node as a [`Peer`] for another node's [`Node::set_peers`]: its
-    /// id and address, priority 1 while it runs, 100 once it is leaving or
-    /// stopped (as a real Disque lists a failed node).
+    /// id and address, priority 1 while it runs, 100 while it is leaving and
+    /// 5 once it is stopped (as the nodes of a real Disque cluster list a dead
+    /// node until its failure is detected, 15 s later) — see [`Peer::priority`].
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -280,11 +361,22 @@ impl Node {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        let shared = self.shared.clone();
+        let _ = tokio::task::spawn_blocking(move || shared.aof.close()).await;
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
         self.shared.trigger_shutdown();
+        // Dropped without `shutdown`: still flush the append-only file once
+        // the connections are done.
+        if let (Some(task), Ok(rt)) = (self.task.take(), tokio::runtime::Handle::try_current()) {
+            let shared = self.shared.clone();
+            rt.spawn(async move {
+                let _ = task.await;
+                let _ = tokio::task::spawn_blocking(move || shared.aof.close()).await;
+            });
+        }
     }
 }

@@ -1,12 +1,42 @@
 //! `disque-embedded`: run the embedded Disque-compatible node standalone.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 
 use clap::Parser;
 
+use disque_embedded::AppendFsync;
+
+/// What `--help` says after the options.
+const PERSISTENCE_HELP: &str = "\
+Persistence: by default (--appendonly no) the node keeps its jobs in memory \
+only, like Disque: a restart loses them. With --appendonly yes every change \
+that matters (ADDJOB with the whole job, ACKJOB/FASTACK/DELJOB, NACK, \
+WORKING, ENQUEUE/DEQUEUE, each delivery and its counters) is appended to \
+<dir>/<appendfilename> and the file is loaded at start: queued jobs come \
+back queued, delivered (active) jobs come back active and are queued again \
+once their RETRY passes, acknowledged jobs stay gone, TTLs count from each \
+job's creation. A record torn by a crash in the middle of a write is cut off \
+(with a log line); a corrupt record before valid ones stops the start with \
+an error naming its offset. --appendfsync always answers ADDJOB (and every \
+logged write) only once its record is fsynced (clients' records share \
+fsyncs: group commit); everysec fsyncs once a second (a crash may lose the \
+last second); no leaves it to the OS. BGREWRITEAOF compacts the file \
+without blocking clients, and so does the node itself once the file grew by \
+--auto-aof-rewrite-percentage since the last rewrite and is over \
+--auto-aof-rewrite-min-size bytes.";
+
+fn yes_no(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
 /// A single-node Disque-compatible server.
 #[derive(Debug, Parser)]
-#[command(name = "disque-embedded", version, about)]
+#[command(name = "disque-embedded", version, about, after_help = PERSISTENCE_HELP)]
 struct Args {
     /// TCP port to listen on.
     #[arg(long, default_value_t = 7711)]
@@ -35,6 +65,26 @@ struct Args {
     /// fastest on small machines; more can help with many busy connections.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Keep the jobs in an append-only file and load it at start (yes|no).
+    #[arg(long, default_value = "no", value_parser = yes_no, value_name = "yes|no", action = clap::ArgAction::Set)]
+    appendonly: bool,
+    /// When the append-only file is fsynced: always (before each reply),
+    /// everysec, or no (left to the OS).
+    #[arg(long, default_value = "everysec", value_name = "always|everysec|no")]
+    appendfsync: AppendFsync,
+    /// Directory of the append-only file.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// Name of the append-only file in --dir.
+    #[arg(long, default_value = "disque.aof")]
+    appendfilename: String,
+    /// Rewrite the file once it grew by this many percent since the last
+    /// rewrite (0: never).
+    #[arg(long, default_value_t = 100)]
+    auto_aof_rewrite_percentage: u64,
+    /// No automatic rewrite while the file is smaller than this (bytes).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    auto_aof_rewrite_min_size: u64,
 }
 
 fn parse_maxmemory(s: &str) -> Result<u64, String> {
@@ -111,9 +161,19 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> std::process::ExitCode {
+    if args.appendfilename.contains(['/', '\\']) {
+        eprintln!("disque-embedded: appendfilename can't be a path, just a filename");
+        return std::process::ExitCode::FAILURE;
+    }
     let mut config = disque_embedded::Config::default()
         .addr(SocketAddr::new(args.bind, args.port))
         .max_clients(args.maxclients)
+        .appendonly(args.appendonly)
+        .appendfsync(args.appendfsync)
+        .dir(args.dir.clone())
+        .appendfilename(args.appendfilename.clone())
+        .auto_aof_rewrite_percentage(args.auto_aof_rewrite_percentage)
+        .auto_aof_rewrite_min_size(args.auto_aof_rewrite_min_size)
         .maxmemory(args.maxmemory);
     match password(&args) {
         Ok(Some(password)) => config = config.requirepass(password),
@@ -132,9 +192,13 @@ async fn run(args: Args) -> std::process::ExitCode {
     }
     let node = match disque_embedded::Node::start(config).await {
         Ok(node) => node,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            eprintln!("disque-embedded: cannot load the append-only file: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!(
-                "disque-embedded: cannot listen on {}:{}: {e}",
+                "disque-embedded: cannot start on {}:{}: {e}",
                 args.bind, args.port
             );
             return std::process::ExitCode::FAILURE;

@@ -2,7 +2,7 @@
 //! mutex, the clock, the configuration that CONFIG SET may change, counters.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -87,6 +87,8 @@ pub struct Shared {
     pub started: Instant,
     /// Per-client query buffer cap, for INFO/CONFIG.
     pub max_clients: usize,
+    /// Append-only persistence (off until `aof::start`).
+    pub aof: Arc<crate::aof::Aof>,
     /// Leaving flag and presented peers (CLUSTER, HELLO).
     pub cluster: crate::cmd::cluster::Membership,
     /// The connected clients (CLIENT LIST/KILL).
@@ -113,6 +115,7 @@ impl Shared {
             shutdown,
             started: Instant::now(),
             max_clients,
+            aof: Arc::new(crate::aof::Aof::new(crate::aof::Settings::default())),
             cluster: Default::default(),
             clients,
             monitor: Monitor::default(),

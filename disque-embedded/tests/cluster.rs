@@ -444,19 +444,24 @@ async fn nodes_present_a_membership_but_stay_lone_for_jobs() {
         other => panic!("{other:?}"),
     }
 
-    // A stopped peer is listed as failing (priority 100).
+    // A stopped peer is listed as a real cluster lists a dead node during its
+    // first 15 s: bus link down, priority 5, still counted reachable.
     let [a, b, c] = nodes;
     let (c_id, c_addr) = (c.node_id(), c.addr());
     c.shutdown().await;
     match conn.cmd(&["HELLO"]).await {
-        R::Array(items) => assert_eq!(
-            items[4],
-            hello_entry(&c_id, "127.0.0.1", c_addr.port(), 100)
-        ),
+        R::Array(items) => assert_eq!(items[4], hello_entry(&c_id, "127.0.0.1", c_addr.port(), 5)),
         other => panic!("{other:?}"),
     }
     match conn.cmd(&["CLUSTER", "INFO"]).await {
-        R::Bulk(text) => assert!(text.contains("cluster_reachable_nodes:0\r\n"), "{text}"),
+        R::Bulk(text) => assert!(text.contains("cluster_reachable_nodes:1\r\n"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    match conn.cmd(&["CLUSTER", "NODES"]).await {
+        R::Bulk(text) => assert!(
+            text.contains(&format!("{c_id} {c_addr} noflags 0 0 disconnected\n")),
+            "{text}"
+        ),
         other => panic!("{other:?}"),
     }
 

@@ -188,3 +188,26 @@ async fn info_memory_counts_job_bodies_and_gives_them_back() {
     assert!(used(&c.cmd(&["INFO", "memory"]).await) < before + 4096);
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_large_body_round_trips_intact_with_requests_pipelined_around_it() {
+    let node = node(1 << 30).await;
+    let mut c = Conn::open(node.addr()).await;
+    // 3 MiB with a pattern, so that a misplaced byte shows.
+    let body: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    c.send_bytes(&[b"PING", b"before"]).await;
+    c.send_bytes(&[b"ADDJOB", b"big-q", &body, b"0"]).await;
+    c.send_bytes(&[b"PING", b"after"]).await;
+    assert_eq!(c.read().await, R::bulk("before"));
+    let id = c.read().await.status();
+    assert_eq!(c.read().await, R::bulk("after"));
+    c.send_bytes(&[b"GETJOB", b"FROM", b"big-q"]).await;
+    c.send_bytes(&[b"SHOW", id.as_bytes()]).await;
+    let got = c.read().await;
+    assert_eq!(got.items()[0].items()[2], R::Bulk(body.clone()));
+    let show = c.read().await;
+    assert_eq!(show.items().last(), Some(&R::Bulk(body)));
+    assert_eq!(c.cmd(&["ACKJOB", &id]).await, R::Int(1));
+    assert_eq!(c.cmd(&["PING"]).await, R::Status("PONG".into()));
+    node.shutdown().await;
+}

@@ -18,6 +18,13 @@
 //! job.ack().await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Every public type has one path, at the crate root (`disque::Client`,
+//! `disque::JobOptions`, `disque::JobState`…); the modules are private:
+//!
+//! ```compile_fail,E0603
+//! use disque::options::JobOptions; // error[E0603]: module `options` is private
+//! ```
 
 // Every module is private: each public type has one path, at the crate root.
 mod client;
@@ -27,6 +34,7 @@ mod id;
 mod job;
 mod options;
 mod reply;
+mod worker;
 
 pub use client::{Client, ClientBuilder, JobOp, ToAddrs, DEFAULT_PORT};
 pub use delivery::Delivery;
@@ -35,11 +43,16 @@ pub use id::JobId;
 pub use job::codec::{Bincode, Codec, CodecError};
 #[cfg(feature = "json")]
 pub use job::codec::{Json, PlainJson};
-pub use job::{dead_letter::DeadLetter, decode_payload, encode_payload, payload::PayloadError};
+pub use job::dead_letter::DeadLetter;
+pub use job::payload::PayloadError;
+pub use job::{decode_payload, encode_payload};
 pub use job::{Job, JobSet};
 pub use options::{ConsumeOptions, JobOptions, JobScanOptions, QueueScanOptions};
 pub use reply::{
     Hello, Info, InfoSection, JobInfo, JobState, NodeInfo, PauseState, QueueStats, ReceivedJob,
+};
+pub use worker::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
 };
 
 #[cfg(feature = "derive")]

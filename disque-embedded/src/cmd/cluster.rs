@@ -49,7 +49,7 @@ const PRIORITY_LEAVING: u32 = 100;
 /// Either fixed ([`Peer::new`]: an id, an address and a priority as Disque
 /// reports them — 1 healthy, 5 link down, 10 suspected failing, 100 failing
 /// or leaving) or following a running node ([`Node::peer`](crate::Node::peer):
-/// priority 1, 100 once it is leaving or stopped).
+/// priority 1, 100 once it is leaving, 5 once it is stopped).
 ///
 /// ```
 /// let peer = disque_embedded::Peer::new(
@@ -117,8 +117,11 @@ impl Peer {
     }
 
     /// The HELLO priority it has now: the fixed one, or for a peer made by
-    /// [`Node::peer`](crate::Node::peer) 1 while that node runs and 100 once
-    /// it is leaving or stopped.
+    /// [`Node::peer`](crate::Node::peer) 1 while that node runs, 100 while it
+    /// is leaving, and 5 once it is stopped — what the other nodes of a real
+    /// Disque cluster report for a dead node during its first 15 s (the bus
+    /// link is down; PFAIL, 10, comes after the node timeout and FAIL, 100,
+    /// about 2 s later, measured on 1.0-rc1).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -143,7 +146,7 @@ impl Peer {
                         PRIORITY_OK
                     }
                 }
-                _ => PRIORITY_LEAVING,
+                _ => PRIORITY_DISCONNECTED,
             },
         }
     }

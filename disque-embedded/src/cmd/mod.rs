@@ -8,6 +8,7 @@ pub mod job_reply;
 mod jobs;
 mod monitor;
 pub mod parse;
+mod persistence;
 mod queues;
 mod scan;
 mod server;
@@ -121,7 +122,7 @@ pub static COMMANDS: [Spec; 32] = [
     spec!("deljob", -1, "wF", jobs::deljob),
     spec!("show", 2, "rF", jobs::show),
     spec!("loadjob", 2, "w", jobs::loadjob),
-    spec!("bgrewriteaof", 1, "ar", server::unsupported),
+    spec!("bgrewriteaof", 1, "ar", persistence::bgrewriteaof),
     spec!("qlen", 2, "rF", queues::qlen),
     spec!("qpeek", 3, "r", queues::qpeek),
     spec!("qstat", 2, "rF", queues::qstat),

@@ -76,7 +76,7 @@ pub(super) fn debug(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
 
 /// The parameters CONFIG GET knows, with their current values.
 fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
-    vec![
+    let mut params = vec![
         ("port", ctx.shared.port.to_string()),
         ("requirepass", ctx.shared.password().unwrap_or_default()),
         ("maxclients", ctx.shared.max_clients.to_string()),
@@ -105,9 +105,10 @@ fn config_params(ctx: &Ctx<'_>) -> Vec<(&'static str, String)> {
                 .load(Ordering::Relaxed)
                 .to_string(),
         ),
-        ("appendonly", "no".to_owned()),
         ("save", String::new()),
-    ]
+    ];
+    params.extend(super::persistence::config_params(ctx.shared));
+    params
 }
 
 /// Glob match supporting `*` and `?`, case-insensitively.
@@ -189,6 +190,10 @@ pub(super) fn config(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
             let pass = String::from_utf8_lossy(&args[3]).into_owned();
             ctx.shared.set_password((!pass.is_empty()).then_some(pass));
             reply(ok())
+        } else if let Some(r) =
+            super::persistence::config_set(ctx.shared, ctx.db, &args[2], &args[3])
+        {
+            reply(r)
         } else if let Some(outcome) = set_monitor_param(ctx, &args[2], &args[3]) {
             outcome
         } else if args[2].eq_ignore_ascii_case(b"maxmemory") {
@@ -370,17 +375,7 @@ fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
         ],
         "jobs" => vec![("registered_jobs", jobs.to_string())],
         "queues" => vec![("registered_queues", queues.to_string())],
-        "persistence" => vec![
-            ("loading", "0".into()),
-            ("aof_enabled", "0".into()),
-            ("aof_state", "off".into()),
-            ("aof_rewrite_in_progress", "0".into()),
-            ("aof_rewrite_scheduled", "0".into()),
-            ("aof_last_rewrite_time_sec", "-1".into()),
-            ("aof_current_rewrite_time_sec", "-1".into()),
-            ("aof_last_bgrewrite_status", "ok".into()),
-            ("aof_last_write_status", "ok".into()),
-        ],
+        "persistence" => super::persistence::info(ctx.shared),
         "stats" => vec![
             (
                 "total_connections_received",

@@ -35,7 +35,6 @@ impl JobKey {
     };
 
     /// The key made of these high and low 64 bits.
-    #[cfg(test)]
     pub fn from_parts(hi: u64, lo: u64) -> JobKey {
         JobKey { hi, lo }
     }
@@ -46,7 +45,6 @@ impl JobKey {
     }
 
     /// The low 64 bits.
-    #[cfg(test)]
     pub fn lo(&self) -> u64 {
         self.lo
     }

@@ -5,6 +5,7 @@
 
 pub mod id;
 pub mod job;
+mod persist;
 pub mod queue;
 pub mod table;
 #[cfg(test)]
@@ -160,6 +161,10 @@ pub struct Db {
     next_waiter: u64,
     prev_ctime: u64,
     rng: StdRng,
+    /// Where changes are logged (`appendonly yes`).
+    log: Option<Arc<crate::aof::Aof>>,
+    /// The AOF offset of the last change logged.
+    log_end: u64,
     /// `maxmemory` in bytes, 0 for no limit.
     maxmemory: u64,
     /// Estimated bytes held by the jobs.
@@ -188,6 +193,8 @@ impl Db {
             next_waiter: 1,
             prev_ctime: 0,
             rng,
+            log: None,
+            log_end: 0,
             maxmemory: DEFAULT_MAXMEMORY,
             job_bytes: 0,
             peak_memory: 0,
@@ -452,6 +459,7 @@ impl Db {
             self.timers.remove(&(job.awake, key));
             return Err(AddError::NoRepl);
         }
+        self.log_add(&key);
         self.job_bytes += JOB_OVERHEAD + req.body.len();
         self.peak_memory = self.peak_memory.max(self.used_memory());
         if let Some(qname) = qname {
@@ -477,8 +485,9 @@ impl Db {
         match queue_job(&mut self.queues, &mut self.timers, *key, job, nack, now) {
             None => false,
             Some(serve) => {
-                if serve {
-                    let qname = job.queue.clone();
+                let qname = serve.then(|| job.queue.clone());
+                self.log_update(key);
+                if let Some(qname) = qname {
                     self.serve_blocked(&qname, now);
                 }
                 true
@@ -498,6 +507,7 @@ impl Db {
         if let Some(q) = self.queues.get_mut(&job.queue) {
             q.jobs.remove(&job.ctime);
         }
+        self.log_update(key);
         true
     }
 
@@ -515,6 +525,7 @@ impl Db {
         if job.awake != 0 {
             self.timers.remove(&(job.awake, *key));
         }
+        self.log_del(key);
         true
     }
 
@@ -538,6 +549,7 @@ impl Db {
         if job.retry != 0 && job.qtime != 0 {
             job.qtime = secs_after(now, u64::from(job.retry));
             self.reschedule(key);
+            self.log_update(key);
         }
         Ok(retry)
     }
@@ -555,6 +567,7 @@ impl Db {
             job.state = JobState::Active;
             job.flags |= FLAG_DELIVERED;
         }
+        self.log_update(&key);
         Some(key)
     }
 
@@ -703,6 +716,7 @@ impl Db {
                     q.jobs.insert(ctime, key);
                     q.jobs_out = q.jobs_out.saturating_sub(1);
                 }
+                self.log_update(&key);
             }
         }
     }
@@ -812,6 +826,7 @@ impl Db {
         self.jobs.clear();
         self.queues.clear();
         self.timers.clear();
+        self.log_flush();
         self.job_bytes = 0;
     }
 

@@ -180,6 +180,19 @@ impl JobTable {
         Some(job)
     }
 
+    /// Makes room for `n` jobs in all, so that inserting them in any order
+    /// (a rewritten file lists its jobs in key order, which would pile up
+    /// in a table still sized for fewer) costs O(1) each.
+    pub fn reserve(&mut self, n: usize) {
+        let mut bits = self.bits;
+        while n.saturating_mul(4) > (1usize << bits) * 3 && bits < 62 {
+            bits += 1;
+        }
+        if bits > self.bits {
+            self.rebuild(bits);
+        }
+    }
+
     /// Forgets every job.
     pub fn clear(&mut self) {
         *self = JobTable::new();

@@ -5,7 +5,7 @@ use redis::Value;
 use super::{array, bytes, parse_job_id, queue_name, text, unexpected, unsigned};
 use crate::{Error, JobId};
 
-/// One job of a GETJOB (or QPEEK) reply.
+/// One job of a QPEEK reply ([`Client::peek`](crate::Client::peek)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReceivedJob {

@@ -5,8 +5,22 @@ use redis::Value;
 use super::{array, integer, text, unsigned};
 use crate::{Error, JobId};
 
-/// The reply of HELLO: the protocol version, the id of the node that
-/// answered, and the nodes of the cluster it knows.
+/// The reply of HELLO ([`Client::hello`](crate::Client::hello)): the
+/// protocol version, the id of the node that answered, and the nodes of the
+/// cluster it knows.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+/// # let node = disque_embedded::Node::start_ephemeral().await?;
+/// # let client = disque::Client::connect(node.addr()).await?;
+/// let hello = client.hello().await?;
+/// let me = hello.me().expect("the node lists itself");
+/// assert_eq!(me.id, hello.id);
+/// let id = client.add(b"x".as_slice(), "hello-doc").await?;
+/// assert!(me.created(&id));
+/// assert_eq!(hello.node_of(&id).map(|n| &n.id), Some(&hello.id));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Hello {

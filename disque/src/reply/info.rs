@@ -5,8 +5,22 @@ use redis::Value;
 use super::bytes;
 use crate::Error;
 
-/// The reply of INFO: sections (`# Name`) of `key:value` entries, in the
-/// server's order.
+/// The reply of INFO ([`Client::info`](crate::Client::info)): sections
+/// (`# Name`) of `key:value` entries, in the server's order.
+///
+/// ```
+/// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+/// # let node = disque_embedded::Node::start_ephemeral().await?;
+/// # let client = disque::Client::connect(node.addr()).await?;
+/// client.add(b"x".as_slice(), "info-doc").await?;
+/// let info = client.info(None).await?;
+/// assert_eq!(info.get_as::<u64>("registered_jobs"), Some(1));
+/// let jobs = info.section("jobs").expect("a Jobs section");
+/// assert_eq!(jobs.name(), "Jobs");
+/// assert!(jobs.entries().any(|(key, _)| key == "registered_jobs"));
+/// assert!(info.sections().count() > 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Info {
     sections: Vec<InfoSection>,

@@ -7,7 +7,7 @@ use redis::Value;
 use super::{queue_name, secs, strings, unsigned, Fields, PauseState};
 use crate::Error;
 
-/// What QSTAT tells about a queue.
+/// What QSTAT tells about a queue ([`Client::queue_stats`](crate::Client::queue_stats)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct QueueStats {

@@ -68,7 +68,8 @@ impl fmt::Display for JobState {
     }
 }
 
-/// Everything SHOW tells about a job.
+/// Everything SHOW tells about a job ([`Client::show`](crate::Client::show),
+/// [`Client::scan_jobs_info`](crate::Client::scan_jobs_info)).
 ///
 /// Times are typed: `ttl`, `delay` and `retry` in seconds, the `next_*` fields
 /// in milliseconds (a time already past reads as zero).

@@ -1,0 +1,309 @@
+//! Worker throughput against an embedded node started in this process (on a
+//! runtime of its own, in its own thread, as a separate server would be),
+//! compared in the same run with the best hand-written consumer loop and with
+//! `redis-benchmark`'s round-trip rate R(1,1) (`PING`, one connection, no
+//! pipelining) against the same node.
+//!
+//! ```sh
+//! cargo bench -p disque --bench worker                      # release build
+//! BENCH_N=400000 cargo bench -p disque --bench worker       # more jobs per path
+//! BENCH_RUNTIME=multi cargo bench -p disque --bench worker  # multi-thread runtime
+//! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque --bench worker  # a running Disque
+//! BENCH_REPS=5 cargo bench -p disque --bench worker         # rounds (median; default 3)
+//! ```
+//!
+//! Paths, each on jobs of one typed job type (a 17-byte body: payload header
+//! and a `u32`):
+//! - hand-written: `TASKS` tasks sharing one `Client`, each looping
+//!   `get_many` COUNT 100 NOHANG then one multi-id `ack` of the batch;
+//! - worker, no-op handler, defaults but concurrency 512 and COUNT 100;
+//! - worker, concurrency 1 and COUNT 1 (strict one at a time);
+//! - the same hand-written one-at-a-time loop (`get` then `ack`), for scale.
+
+use std::convert::Infallible;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use disque::{Client, ConsumeOptions, Delivery, Job, Worker};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Job)]
+#[job(queue = "bench-worker")]
+struct Noop {
+    n: u32,
+}
+
+const TASKS: usize = 4;
+const BATCH: u32 = 100;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn median_opt(v: Vec<f64>) -> Option<f64> {
+    (!v.is_empty()).then(|| median(v))
+}
+
+fn rate(n: usize, took: Duration) -> f64 {
+    n as f64 / took.as_secs_f64()
+}
+
+/// `redis-benchmark -c clients -P pipeline … <command>`, in requests/s.
+fn reference(port: u16, n: usize, command: &[&str]) -> Option<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-c", "1", "-P", "1", "-n", &n.to_string(), "--csv"])
+        .args(command)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().skip(1).find_map(|line| {
+        let mut cols = line.split(',');
+        cols.next()?;
+        cols.next()?.trim_matches('"').parse::<f64>().ok()
+    })
+}
+
+/// Queues `n` `Noop` jobs (pipelined, 100 per write, with the body of one
+/// enqueued and taken back).
+async fn fill(client: &Client, n: usize) {
+    client.enqueue(&Noop { n: 7 }).await.expect("ADDJOB");
+    let one = client
+        .get(&[Noop::QUEUE])
+        .await
+        .expect("GETJOB")
+        .expect("the job just added");
+    let bodies = vec![one.body().to_vec(); 100];
+    one.ack().await.expect("ACKJOB");
+    for _ in 0..n.div_ceil(100) {
+        for r in client
+            .add_many(&bodies, Noop::QUEUE)
+            .await
+            .expect("ADDJOB pipeline")
+        {
+            r.expect("ADDJOB");
+        }
+    }
+}
+
+/// The best hand-written loop: several tasks, `get_many` COUNT 100 NOHANG,
+/// one multi-id `ack` per batch; until the queue is empty.
+async fn hand_loop(client: &Client, n: usize) -> f64 {
+    fill(client, n).await;
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move {
+                let mut done = 0;
+                loop {
+                    let jobs = c
+                        .get_many_with(
+                            &[Noop::QUEUE],
+                            ConsumeOptions::new().count(BATCH).nohang(true),
+                        )
+                        .await
+                        .expect("GETJOB");
+                    if jobs.is_empty() {
+                        return done;
+                    }
+                    c.ack(jobs.iter().map(Delivery::id)).await.expect("ACKJOB");
+                    done += jobs.len();
+                }
+            })
+        })
+        .collect();
+    let mut done = 0;
+    for t in tasks {
+        done += t.await.expect("task");
+    }
+    rate(done, start.elapsed())
+}
+
+/// One at a time by hand: `get` then `ack`.
+async fn hand_one(client: &Client, n: usize) -> f64 {
+    fill(client, n).await;
+    let start = Instant::now();
+    for _ in 0..n {
+        let job = client
+            .get(&[Noop::QUEUE])
+            .await
+            .expect("GETJOB")
+            .expect("a job");
+        job.ack().await.expect("ACKJOB");
+    }
+    rate(n, start.elapsed())
+}
+
+/// A worker with a no-op handler until `n` jobs are acknowledged.
+async fn worker(client: &Client, n: usize, concurrency: usize, count: u32) -> f64 {
+    fill(client, n).await;
+    // The handler tells when the last job is handled (no polling timer
+    // waking the runtime while it works); then the last ack is awaited.
+    let handled = Arc::new(AtomicUsize::new(0));
+    let all_handled = Arc::new(tokio::sync::Notify::new());
+    let (count_up, tell) = (handled.clone(), all_handled.clone());
+    let worker = Worker::builder(client.clone())
+        .concurrency(concurrency)
+        .fetch_count(count)
+        .poll_timeout(Duration::from_millis(50))
+        .handle(move |_: Delivery<Noop>| {
+            if count_up.fetch_add(1, Ordering::Relaxed) + 1 == n {
+                tell.notify_one();
+            }
+            async { Ok::<(), Infallible>(()) }
+        })
+        .build()
+        .expect("worker");
+    let counters = worker.counters();
+    let start = Instant::now();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let stop = async move {
+        all_handled.notified().await;
+        while counters.snapshot().acked < n as u64 {
+            tokio::time::sleep(Duration::from_micros(100)).await;
+        }
+        let _ = tx.send(start.elapsed());
+    };
+    let summary = worker.run_until(stop).await.expect("worker run");
+    assert_eq!(summary.stats.failed, 0);
+    let took = rx.await.expect("time taken");
+    rate(n, took)
+}
+
+fn start_node() -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("node runtime");
+        rt.block_on(async move {
+            let node = disque_embedded::Node::start_ephemeral()
+                .await
+                .expect("embedded node");
+            addr_tx.send(node.addr()).expect("main thread waits");
+            let _ = stop_rx.await;
+        });
+    });
+    let addr = addr_rx.recv().expect("node address");
+    (addr, stop_tx, thread)
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let external: Option<std::net::SocketAddr> = std::env::var("BENCH_ADDR")
+        .ok()
+        .map(|a| a.parse().expect("BENCH_ADDR is ip:port"));
+    let (addr, node) = match external {
+        Some(addr) => (addr, None),
+        None => {
+            let (addr, stop, thread) = start_node();
+            (addr, Some((stop, thread)))
+        }
+    };
+    let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
+    let rt = if multi {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
+    let runtime = if multi {
+        "multi-thread"
+    } else {
+        "current-thread"
+    };
+    rt.block_on(run(addr, runtime));
+    if let Some((stop, thread)) = node {
+        let _ = stop.send(());
+        thread.join().expect("node thread");
+    }
+}
+
+async fn run(addr: std::net::SocketAddr, runtime: &str) {
+    let n = env_usize("BENCH_N", 200_000);
+    let n1 = (n / 10).max(1_000);
+    let reps = env_usize("BENCH_REPS", 3).max(1);
+    let port = addr.port();
+    let client = Client::connect(addr).await.expect("connect");
+    let (mut r11, mut g11) = (Vec::new(), Vec::new());
+    let (mut hand, mut work, mut work1, mut one) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let getjob = [
+        "GETJOB",
+        "NOHANG",
+        "WITHCOUNTERS",
+        "FROM",
+        "bench-worker-ref",
+    ];
+    for _ in 0..reps {
+        r11.extend(
+            tokio::task::spawn_blocking(move || reference(port, n1, &["PING"]))
+                .await
+                .expect("reference"),
+        );
+        g11.extend(
+            tokio::task::spawn_blocking(move || reference(port, n1, &getjob))
+                .await
+                .expect("reference"),
+        );
+        hand.push(hand_loop(&client, n).await);
+        work.push(worker(&client, n, 512, BATCH).await);
+        one.push(hand_one(&client, n1).await);
+        work1.push(worker(&client, n1, 1, 1).await);
+    }
+    let (r11, g11) = (median_opt(r11), median_opt(g11));
+    let (hand, work, work1, one) = (median(hand), median(work), median(work1), median(one));
+    let show = |r: Option<f64>| r.map_or("n/a".to_string(), |v| format!("{v:.0}/s"));
+    let ratio = |a: f64, r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.2}", a / r));
+    println!(
+        "N = {n} (BENCH_N; {n1} one at a time), runtime: {runtime}, median of {reps} rounds (BENCH_REPS)"
+    );
+    println!("R(1,1) = {} (redis-benchmark -c 1 -P 1 PING)", show(r11));
+    println!(
+        "G(1,1) = {} (redis-benchmark -c 1 -P 1 GETJOB NOHANG WITHCOUNTERS FROM <empty queue>)",
+        show(g11)
+    );
+    println!();
+    println!("| path | rate | measured | target |");
+    println!("|---|---|---|---|");
+    println!(
+        "| hand-written: {TASKS} tasks, `get_many` {BATCH} NOHANG + one multi-id `ack` | {hand:.0}/s | — | — |"
+    );
+    println!(
+        "| worker, no-op handler, concurrency 512, COUNT {BATCH} | {work:.0}/s | {:.2} × hand-written | ≥ 0.8 ×, ≥ 100,000/s |",
+        work / hand
+    );
+    println!(
+        "| worker, concurrency 1, COUNT 1 | {work1:.0}/s | {} × R(1,1) | ≥ 0.9 × R(1,1) |",
+        ratio(work1, r11)
+    );
+    println!(
+        "| (for scale) hand-written one at a time: `get` + `ack` | {one:.0}/s | {} × R(1,1) | — |",
+        ratio(one, r11)
+    );
+    println!();
+    println!(
+        "worker overhead per job over the hand-written loop: {:.0} ns (batched), {:.0} ns vs one PING round trip (one at a time)",
+        (1.0 / work - 1.0 / hand) * 1e9,
+        r11.map_or(f64::NAN, |r| (1.0 / work1 - 1.0 / r) * 1e9),
+    );
+}
