@@ -48,7 +48,8 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// | key | value | meaning |
 /// |---|---|---|
-/// | `queue = "emails"` | non-empty string | the queue jobs of this type go to (required) |
+/// | `queue = "emails"` | non-empty string | the queue jobs of this type go to (required, unless generic) |
+/// | `queues(Resize<u8> = "resize-u8", …)` | instantiations and distinct queues | a generic type: one queue per instantiation (required instead of `queue`) |
 /// | `priority = 10` | integer, may be negative (default 0) | higher is served first by a [`JobSet`](derive@JobSet) consumer |
 /// | `replicate = 2` | 1–65535 | `REPLICATE`: copies kept in the cluster |
 /// | `delay = "5m"` | duration, whole seconds, shorter than the TTL | `DELAY`: queued only after this |
@@ -59,7 +60,7 @@ use syn::{parse_macro_input, DeriveInput};
 /// | `timeout = "1500ms"` | duration, milliseconds allowed | the `ADDJOB` replication timeout (`JobOptions::replication_timeout`; never how long a consumer waits) |
 /// | `codec = disque::Json` | a type implementing `disque::Codec` (default `disque::Bincode`) | how the payload is encoded |
 /// | `version = 2` | 1–4294967295 (default 1) | bump to break compatibility on purpose |
-/// | `accept = [0x0123456789abcdef]` | list of 64-bit fingerprints | older payload fingerprints still decoded |
+/// | `accept = [0x0123456789abcdef, v1::FP]` | 64-bit fingerprints: literals or paths to `u64` constants | older payload fingerprints still decoded |
 ///
 /// Every key at work:
 ///
@@ -135,22 +136,46 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// # Fingerprint and evolution
 ///
-/// Every payload starts with a header holding the type's fingerprint, a hash
-/// of its name, its fields' names and types as written, and its `version`
-/// (a header of 12 bytes: `DQ`, format version, codec id, fingerprint). A consumer refuses a payload with another
-/// fingerprint with `disque::Error::Decode` (the job is left to come back
-/// after its retry), so a producer and a consumer that disagree fail loudly.
+/// Every payload starts with a 12-byte header (`DQ`, format version, codec
+/// id, fingerprint), and a consumer refuses a payload its type does not take
+/// with `disque::Error::Decode` (the job is left to come back after its
+/// retry, or moved aside with `dead_letter`), never with a wrong value.
 ///
-/// The fingerprint covers names and type tokens as written: serde attributes
-/// (`rename`, `default`, `skip`…) are not part of it, and `Vec<String>` and
-/// `std::vec::Vec<String>` count as different.
+/// | codec | fingerprint covers | a payload of a changed type is decoded when |
+/// |---|---|---|
+/// | `disque::Bincode` (default) | the whole serde shape + `version` | the fingerprint is the consumer's, or listed in `accept` |
+/// | `disque::Json` | `version` only | the version matches (or is accepted) and serde decodes it |
+/// | `disque::PlainJson` (no header) | — | serde decodes it |
+///
+/// The serde shape is traced once per type (the first `fingerprint()`,
+/// encode or decode) through the type's own `Deserialize`: container names
+/// (after `rename`), field and variant names and their order, primitive
+/// widths, options, sequences, maps, tuples, nested types all the way down,
+/// and the actual types of generic parameters. Doc comments, derive order,
+/// methods, Rust paths (`Vec` or `std::vec::Vec`), module moves and type
+/// aliases that resolve to the same type do not change it; `BTreeMap` and
+/// `HashMap`, or `[T; 3]` and `(T, T, T)`, are the same to serde and so to
+/// the fingerprint. It depends on serde's data model and the pinned
+/// `serde-reflection` 0.6 line, not on the compiler. A type whose
+/// `Deserialize` refuses placeholder values (a `NonZeroU32`, a date parsed
+/// from a string) cannot be traced: its fingerprint then falls back to the
+/// job type's own declaration (field names and type tokens as written).
+///
+/// Types bincode cannot round-trip are never enqueued: serde attributes on
+/// the job type that bincode cannot honour (`tag`, `untagged`, `flatten`,
+/// `skip_serializing_if`, a lone `skip_serializing`…) are compile errors, and
+/// the first encode of a type whose nested types need them is an
+/// `Error::Encode`, before anything is sent.
 ///
 /// To change a type on purpose:
-/// - the change is compatible (say, a JSON job gained a `#[serde(default)]`
-///   field): list the old fingerprint in `accept = [0x…]` — the decode error
-///   and `T::fingerprint()` both show it;
+/// - the change is compatible for a self-describing codec (a JSON job
+///   gained a `#[serde(default)]` field): nothing to do;
+/// - bincode, and the producer's type encodes exactly like the new one (say
+///   only a field name changed): list its fingerprint in `accept` — the
+///   decode error shows it and only suggests it then;
 /// - the meaning changed but not the shape (say, seconds became
-///   milliseconds): bump `version`, so old payloads are refused.
+///   milliseconds): bump `version`, so old payloads are refused (the error
+///   says which version wrote them, and never suggests `accept`).
 ///
 /// ```
 /// use disque::Job;
@@ -168,22 +193,33 @@ use syn::{parse_macro_input, DeriveInput};
 ///
 /// # Generic job types
 ///
-/// A generic job type is a job for every parameter that makes it
-/// (de)serializable; the type names of its parameters are part of its
-/// fingerprint, so `Resize<u8>` does not decode a `Resize<u16>`.
+/// Two instantiations of a generic job type never share a queue (each
+/// consumer would keep taking, and failing to decode, the other's jobs): a
+/// generic type names one queue per instantiation with `queues(…)`, and is a
+/// job for those instantiations only. One `queue` for a generic type, or two
+/// instantiations on one queue, is a compile error.
 ///
 /// ```
 /// use disque::Job;
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Serialize, Deserialize, Job)]
-/// #[job(queue = "resize")]
+/// #[job(queues(Resize<u8> = "resize-u8", Resize<u16> = "resize-u16"), retry = "30s")]
 /// struct Resize<P> {
 ///     pixels: Vec<P>,
 /// }
 ///
+/// assert_eq!(Resize::<u8>::QUEUE, "resize-u8");
 /// assert_ne!(Resize::<u8>::fingerprint(), Resize::<u16>::fingerprint());
 /// ```
+///
+/// ```compile_fail
+/// #[derive(serde::Serialize, serde::Deserialize, disque::Job)]
+/// #[job(queue = "resize")] // one queue for every `Resize<P>`
+/// struct Resize<P> { pixels: Vec<P> }
+/// ```
+///
+/// A job owns its data: a lifetime parameter is a compile error saying so.
 #[proc_macro_derive(Job, attributes(job))]
 pub fn derive_job(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
