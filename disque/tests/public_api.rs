@@ -15,6 +15,10 @@ use disque::{
     JobId, JobInfo, JobOp, JobOptions, JobScanOptions, JobSet, JobState, NodeInfo, PauseState,
     PayloadError, QueueScanOptions, QueueStats, ReceivedJob, ToAddrs, DEFAULT_PORT,
 };
+#[allow(unused_imports)]
+use disque::{
+    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
+};
 
 /// Every name `lib.rs` re-exports at the root (`Job` and `JobSet` are both a
 /// trait and, with the `derive` feature, a derive macro of the same name).

@@ -71,7 +71,8 @@ impl ConsumeOptions {
     /// up with nothing (unset: block until a job comes). Sent in
     /// milliseconds, rounded up, so a tiny non-zero timeout never becomes
     /// `TIMEOUT 0` (which Disque reads as "forever"). A zero timeout means
-    /// "do not wait" and is sent as `NOHANG`.
+    /// "do not wait" and is sent as `NOHANG`, unless `nohang(false)` is set
+    /// explicitly (then it blocks until a job comes, as with no timeout).
     ///
     /// ```
     /// # use std::time::Duration;
@@ -154,9 +155,13 @@ impl ConsumeOptions {
         Ok(())
     }
 
-    /// Whether GETJOB returns at once: NOHANG, or a zero timeout.
+    /// Whether GETJOB returns at once: NOHANG, or a zero timeout without an
+    /// explicit `nohang(false)`.
     pub(crate) fn is_nohang(&self) -> bool {
-        self.nohang == Some(true) || self.timeout == Some(Duration::ZERO)
+        match self.nohang {
+            Some(on) => on,
+            None => self.timeout == Some(Duration::ZERO),
+        }
     }
 
     /// Validates the options, then appends those set (`NOHANG`,
@@ -183,14 +188,18 @@ impl ConsumeOptions {
     /// The longest a GETJOB with these options may block on the server:
     /// `Some(Duration::ZERO)` with NOHANG or a zero timeout, `Some(timeout)`
     /// (rounded up to whole milliseconds) with a non-zero timeout, and `None`
-    /// — block until a job comes — when no timeout is set. A connection
-    /// running the GETJOB needs a response timeout longer than this.
+    /// — block until a job comes — when no (or a zero) timeout is set. A
+    /// connection running the GETJOB needs a response timeout longer than this.
     pub(crate) fn server_wait(&self) -> Option<Duration> {
         if self.is_nohang() {
             return Some(Duration::ZERO);
         }
-        let ms = self.timeout.map(ceil_ms)?;
-        Some(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+        match self.timeout.map(ceil_ms) {
+            Some(ms) if ms > 0 => {
+                Some(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -253,6 +262,18 @@ mod tests {
     fn a_zero_timeout_is_sent_as_nohang_never_as_timeout_0() {
         let o = ConsumeOptions::new().timeout(Duration::ZERO);
         assert_eq!(getjob(o).unwrap(), ["GETJOB", "NOHANG", "WITHCOUNTERS"]);
+    }
+
+    #[test]
+    fn an_explicit_nohang_false_makes_a_zero_timeout_block() {
+        // What `consume()` sends over consume defaults with a zero timeout:
+        // it must block, not spin on NOHANG.
+        let o = ConsumeOptions::new()
+            .nohang(false)
+            .merged_over(&ConsumeOptions::new().timeout(Duration::ZERO));
+        assert!(!o.is_nohang());
+        assert_eq!(o.server_wait(), None);
+        assert_eq!(getjob(o).unwrap(), ["GETJOB", "WITHCOUNTERS"]);
     }
 
     #[test]
