@@ -16,7 +16,7 @@ use syn::{
 
 /// Every key, in the order the error message lists them.
 pub const KEYS: &str = "queue, queues, priority, replicate, delay, retry, ttl, maxlen, async, \
-                        timeout, codec, version, accept";
+                        timeout, codec, version, accept, crate";
 
 /// A value and the tokens it was written as (for errors pointing at it).
 pub struct Setting<T> {
@@ -158,6 +158,8 @@ impl Attrs {
                 let value = instances(meta);
                 store(&mut self.queues, value, errors);
             }
+            // `crate = path` is read and applied by `krate.rs`.
+            "crate" => skip_value(meta)?,
             _ => {
                 errors.push(syn::Error::new_spanned(
                     path,

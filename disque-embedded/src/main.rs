@@ -24,7 +24,9 @@ fsyncs: group commit); everysec fsyncs once a second (a crash may lose the \
 last second); no leaves it to the OS. BGREWRITEAOF compacts the file \
 without blocking clients, and so does the node itself once the file grew by \
 --auto-aof-rewrite-percentage since the last rewrite and is over \
---auto-aof-rewrite-min-size bytes.";
+--auto-aof-rewrite-min-size bytes. \
+\n\nLogs go to stderr, filtered by RUST_LOG (default: info; e.g. \
+RUST_LOG=disque_embedded=debug).";
 
 fn yes_no(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {

@@ -120,7 +120,9 @@ pub async fn run(listener: TcpListener, shared: Arc<Shared>, limits: Limits, max
     }
     drop(listener);
     tracing::info!("shutting down");
-    shared.db().release_waiters();
+    // Blocked clients are not answered: like a stopping Disque, the node
+    // closes their connections (each task unblocks its own GETJOB). A null
+    // reply here would read as "GETJOB timed out" and race with the close.
     drop(done_tx);
     let _ = done_rx.recv().await;
 }

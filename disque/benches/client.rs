@@ -3,11 +3,11 @@
 //! reference rates R(c, P) of `ADDJOB q <16 B> 0`.
 //!
 //! ```sh
-//! cargo bench -p disque --bench client                       # release build
-//! BENCH_N=50000 cargo bench -p disque --bench client         # more jobs
-//! BENCH_RUNTIME=multi cargo bench -p disque --bench client   # multi-thread client runtime
-//! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque --bench client  # a running Disque instead
-//! BENCH_REPS=5 cargo bench -p disque --bench client          # rounds (median; default 3)
+//! cargo bench -p disque-client --bench client                       # release build
+//! BENCH_N=50000 cargo bench -p disque-client --bench client         # more jobs
+//! BENCH_RUNTIME=multi cargo bench -p disque-client --bench client   # multi-thread client runtime
+//! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque-client --bench client  # a running Disque instead
+//! BENCH_REPS=5 cargo bench -p disque-client --bench client          # rounds (median; default 3)
 //! ```
 //!
 //! The node runs on a runtime of its own in its own thread (as a separate

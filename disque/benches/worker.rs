@@ -5,11 +5,11 @@
 //! pipelining) against the same node.
 //!
 //! ```sh
-//! cargo bench -p disque --bench worker                      # release build
-//! BENCH_N=400000 cargo bench -p disque --bench worker       # more jobs per path
-//! BENCH_RUNTIME=multi cargo bench -p disque --bench worker  # multi-thread runtime
-//! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque --bench worker  # a running Disque
-//! BENCH_REPS=5 cargo bench -p disque --bench worker         # rounds (median; default 3)
+//! cargo bench -p disque-client --bench worker                      # release build
+//! BENCH_N=400000 cargo bench -p disque-client --bench worker       # more jobs per path
+//! BENCH_RUNTIME=multi cargo bench -p disque-client --bench worker  # multi-thread runtime
+//! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque-client --bench worker  # a running Disque
+//! BENCH_REPS=5 cargo bench -p disque-client --bench worker         # rounds (median; default 3)
 //! ```
 //!
 //! Paths, each on jobs of one typed job type (a 17-byte body: payload header

@@ -3,6 +3,9 @@
 use std::ops::Deref;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::client::NodeAddr;
 use crate::{
     error::DecodeFailure,
     id::JobId,
@@ -60,6 +63,8 @@ pub struct Delivery<T = Vec<u8>> {
     nacks: u64,
     additional_deliveries: u64,
     value: T,
+    /// The node that handed it out (where NACK and WORKING go first).
+    node: Option<Arc<NodeAddr>>,
 }
 
 impl Delivery<Vec<u8>> {
@@ -79,7 +84,14 @@ impl Delivery<Vec<u8>> {
             nacks,
             additional_deliveries,
             value: body,
+            node: None,
         }
+    }
+
+    /// Records the node that handed the job out.
+    pub(crate) fn delivered_by(mut self, node: Arc<NodeAddr>) -> Self {
+        self.node = Some(node);
+        self
     }
 
     /// Decodes the raw body as a `J`.
@@ -92,7 +104,8 @@ impl Delivery<Vec<u8>> {
     /// one call. For an at-most-once job (RETRY 0) Disque will not deliver
     /// it again: the failure's `body` is then the only copy left.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "decode-doc")]
@@ -117,6 +130,7 @@ impl Delivery<Vec<u8>> {
                 nacks: self.nacks,
                 additional_deliveries: self.additional_deliveries,
                 value,
+                node: self.node,
             }),
             Err(error) => Err(Error::Decode(Box::new(DecodeFailure::from_delivery(
                 self, error,
@@ -158,6 +172,7 @@ impl Delivery<Vec<u8>> {
             nacks,
             additional_deliveries,
             value,
+            node: _,
         } = self;
         let letter = DeadLetter {
             queue,
@@ -193,7 +208,8 @@ impl<J: Job> Delivery<J> {
     /// body kept in the envelope being the value encoded again as a payload
     /// of `J`. Used, say, for a job past its delivery limit.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "typed-dead-doc")]
@@ -272,7 +288,8 @@ impl DecodeFailure {
     /// reason) in the [`DeadLetter`] envelope, then acknowledges the
     /// original: [`Delivery::dead_letter`] in one call from the error.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "poison-doc")]
@@ -306,7 +323,8 @@ impl DecodeFailure {
     /// The job as a raw delivery through `client`, to give it back (`nack`),
     /// acknowledge it, or decode it as another type.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// # #[derive(Serialize, Deserialize, disque::Job)]
     /// # #[job(queue = "back-doc")]
@@ -439,7 +457,12 @@ impl<T> Delivery<T> {
     /// ```
     #[tracing::instrument(name = "ack", level = "debug", skip_all, fields(queue = %self.queue, job_type = std::any::type_name::<T>(), job_id = tracing::field::Empty))]
     pub async fn ack(self) -> Result<(), Error> {
-        self.client.multi_id("ACKJOB", [&self.id]).await.map(drop)
+        let ids = [(self.id.clone(), self.node.clone())];
+        self.client
+            .conns()
+            .run_ids_routed("ACKJOB", &ids)
+            .await
+            .map(drop)
     }
 
     /// Gives the job back (`NACK`): queued again at once, its nack count + 1.
@@ -455,7 +478,14 @@ impl<T> Delivery<T> {
     /// ```
     #[tracing::instrument(name = "nack", level = "debug", skip_all, fields(queue = %self.queue, job_type = std::any::type_name::<T>(), job_id = tracing::field::Empty))]
     pub async fn nack(self) -> Result<(), Error> {
-        self.client.multi_id("NACK", [&self.id]).await.map(drop)
+        let ids = [(self.id.clone(), self.node.clone())];
+        match self.client.conns().run_ids_routed("NACK", &ids).await? {
+            0 => Err(Error::NoJob(format!(
+                "NACK {}: no node knows the job any more (acked, expired or deleted)",
+                self.id
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Tells Disque the job is still being worked on (`WORKING`): its next
@@ -474,7 +504,7 @@ impl<T> Delivery<T> {
     /// ```
     #[tracing::instrument(name = "working", level = "debug", skip_all, fields(queue = %self.queue, job_id = %self.id, job_type = std::any::type_name::<T>()))]
     pub async fn working(&self) -> Result<Duration, Error> {
-        self.client.working_id(&self.id).await
+        self.client.working_at(&self.id, self.node.as_ref()).await
     }
 
     /// The client this delivery acknowledges through.

@@ -81,7 +81,8 @@ pub enum Error {
 /// `into_delivery`) or look at it, including its body — for an at-most-once
 /// job (RETRY 0) the only copy left.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Serialize, Deserialize, disque::Job, Debug)]
 /// # #[job(queue = "failure-doc")]
@@ -150,47 +151,74 @@ impl std::fmt::Debug for DecodeFailure {
 }
 
 impl Error {
-    /// Whether the same request may succeed if tried again later, unchanged:
-    /// `NoReplication`, `QueueFull`, `Paused`, `Leaving` (on another node),
-    /// `Timeout`, `Connection` and `Io`.
+    /// Whether the same request may succeed if tried again later, unchanged
+    /// (possibly on another node):
     ///
-    /// Beware: after a `Timeout` or a lost connection an ADDJOB may have been
-    /// stored anyway, so retrying it can add the job twice.
+    /// - `QueueFull`, `Paused`: yes, once consumers caught up / the queue is
+    ///   resumed;
+    /// - `Leaving`, and a `NoReplication` because this node cannot hold a
+    ///   copy (`… reason: I'm leaving the cluster` or `I'm out of memory`):
+    ///   yes, on another node;
+    /// - `NoReplication` because the replication timeout passed: yes;
+    /// - `NoReplication` because the cluster has too few reachable nodes for
+    ///   the requested REPLICATE (`Not enough reachable nodes for the
+    ///   requested replication level`): **no** — ask for fewer copies; nor
+    ///   one whose job expired before it was replicated (`job removed
+    ///   (expired?) …`);
+    /// - `Timeout`, `Connection`, `Io`: yes (beware: after one of these an
+    ///   ADDJOB may have been stored anyway, so retrying it can add the job
+    ///   twice; the client's own error says so);
+    /// - `Server` with `LOADING` (the node is loading its data) or `OOM`
+    ///   (over its memory limit): yes;
+    /// - everything else (`NoJob`, `BadId`, `TooLate`, `Auth`, bad options,
+    ///   other `-ERR`s, decoding): no.
     ///
     /// ```
     /// use disque::Error;
     ///
     /// assert!(Error::Paused("Queue paused in input, try later".into()).is_retryable());
     /// assert!(!Error::NoJob("Job not known in the context of this node.".into()).is_retryable());
+    /// let too_small = "Not enough reachable nodes for the requested replication level";
+    /// assert!(!Error::NoReplication(too_small.into()).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::NoReplication(_)
-                | Error::QueueFull(_)
-                | Error::Paused(_)
-                | Error::Leaving(_)
-                | Error::Timeout(_)
-                | Error::Connection(_)
-                | Error::Io(_)
-        )
+        match self {
+            Error::NoReplication(text) => !is_cluster_too_small(text),
+            Error::Server(text) => is_transient_server_error(text),
+            Error::QueueFull(_)
+            | Error::Paused(_)
+            | Error::Leaving(_)
+            | Error::Timeout(_)
+            | Error::Connection(_)
+            | Error::Io(_) => true,
+            _ => false,
+        }
     }
 
-    /// Whether another node of the cluster should be used: this one is leaving
-    /// (`Leaving`), cannot be reached (`Connection`, `Io`) or cannot reach enough
-    /// peers to replicate (`NoReplication`).
+    /// Whether another node of the cluster should be used: this one is
+    /// leaving (`Leaving`, or `NoReplication` saying `I'm leaving the
+    /// cluster` or `I'm out of memory`), cannot be reached or did not answer in time (`Connection`,
+    /// `Io`, `Timeout`), or is loading its data (`Server` `LOADING`). A
+    /// `NoReplication` because the cluster is too small, or because the
+    /// replication timeout passed, is not a reason to switch: every node
+    /// would answer the same. The client switches by itself on these; the
+    /// predicate is for callers that manage nodes of their own.
     ///
     /// ```
     /// use disque::Error;
     ///
     /// assert!(Error::Leaving("the node is leaving".into()).should_switch_node());
     /// assert!(!Error::Paused("Queue paused in input, try later".into()).should_switch_node());
+    /// let too_small = "Not enough reachable nodes for the requested replication level";
+    /// assert!(!Error::NoReplication(too_small.into()).should_switch_node());
     /// ```
     pub fn should_switch_node(&self) -> bool {
-        matches!(
-            self,
-            Error::Leaving(_) | Error::NoReplication(_) | Error::Connection(_) | Error::Io(_)
-        )
+        match self {
+            Error::NoReplication(text) => is_leaving_text(text),
+            Error::Server(text) => text.starts_with("LOADING"),
+            Error::Leaving(_) | Error::Connection(_) | Error::Io(_) | Error::Timeout(_) => true,
+            _ => false,
+        }
     }
 
     /// Whether the client gave up waiting (connect or reply timeout). A
@@ -260,6 +288,25 @@ impl Error {
             _ => Error::Server(format!("{code} {detail}")),
         }
     }
+}
+
+/// A `-NOREPL` text that another try (anywhere) would get again: the
+/// cluster has fewer reachable nodes than the REPLICATE asked for, or the
+/// job's TTL ran out before its replication.
+fn is_cluster_too_small(text: &str) -> bool {
+    (text.starts_with("Not enough reachable nodes") && !text.contains("I'm unable"))
+        || text.starts_with("job removed")
+}
+
+/// A `-NOREPL` text saying this node cannot hold a copy itself (it is
+/// leaving the cluster, or out of memory): another node can.
+pub(crate) fn is_leaving_text(text: &str) -> bool {
+    text.contains("I'm leaving the cluster") || text.contains("I'm out of memory")
+}
+
+/// Server errors outside Disque's own codes that pass by themselves.
+fn is_transient_server_error(text: &str) -> bool {
+    text.starts_with("LOADING") || text.starts_with("OOM") || text.starts_with("TRYAGAIN")
 }
 
 /// `-ERR` texts that are about authentication.
@@ -391,7 +438,52 @@ mod tests {
     fn predicates_classify_every_variant() {
         let s = || String::from("x");
         let all = [
-            (Error::NoReplication(s()), true, true, false, false),
+            (Error::NoReplication(s()), true, false, false, false),
+            (
+                Error::NoReplication(
+                    "Not enough reachable nodes for the requested replication level".into(),
+                ),
+                false,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::NoReplication(
+                    "Not enough reachable nodes for the requested replication level, since I'm unable to hold a copy of the message for the following reason: I'm leaving the cluster".into(),
+                ),
+                true,
+                true,
+                false,
+                false,
+            ),
+            (
+                Error::NoReplication(
+                    "Timeout reached before replicating to the requested number of nodes".into(),
+                ),
+                true,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::Server("LOADING Disque is loading the dataset in memory".into()),
+                true,
+                true,
+                false,
+                false,
+            ),
+            (Error::Server("OOM command not allowed".into()), true, false, false, false),
+            (
+                Error::NoReplication(
+                    "job removed (expired?) before the requested replication level was achieved"
+                        .into(),
+                ),
+                false,
+                false,
+                false,
+                false,
+            ),
             (Error::QueueFull(s()), true, false, false, false),
             (Error::Paused(s()), true, false, false, false),
             (Error::Leaving(s()), true, true, false, false),
@@ -401,7 +493,7 @@ mod tests {
             (Error::Auth(s()), false, false, false, false),
             (Error::InvalidOptions(s()), false, false, false, false),
             (Error::Server(s()), false, false, false, false),
-            (Error::Timeout(s()), true, false, true, false),
+            (Error::Timeout(s()), true, true, true, false),
             (Error::Connection(s()), true, true, false, true),
             (Error::Io(io::Error::other("x")), true, true, false, true),
             (Error::Protocol(s()), false, false, false, false),

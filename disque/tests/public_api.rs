@@ -17,7 +17,8 @@ use disque::{
 };
 #[allow(unused_imports)]
 use disque::{
-    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
+    AckMode, ClusterNode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats,
+    WorkerSummary,
 };
 
 /// Every name `lib.rs` re-exports at the root (`Job` and `JobSet` are both a
@@ -27,6 +28,7 @@ const ROOT_ITEMS: &[&str] = &[
     "Bincode",
     "Client",
     "ClientBuilder",
+    "ClusterNode",
     "Codec",
     "CodecError",
     "ConsumeOptions",

@@ -829,16 +829,6 @@ impl Db {
         self.log_flush();
         self.job_bytes = 0;
     }
-
-    /// Unblocks every client with a null reply (shutdown).
-    pub fn release_waiters(&mut self) {
-        for (_, w) in self.waiters.drain() {
-            let _ = w.tx.send(None);
-        }
-        for q in self.queues.values_mut() {
-            q.blocked.clear();
-        }
-    }
 }
 
 impl Default for Db {

@@ -153,11 +153,6 @@ impl Queues {
         self.bytes = 0;
     }
 
-    /// Every queue, mutably, in no particular order.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Queue> {
-        self.map.values_mut()
-    }
-
     /// The queues whose position is `from` or more, by position (ties by
     /// name), each with its position: QSCAN's walk from cursor `from`.
     pub fn walk_from(&self, from: u64) -> impl Iterator<Item = (u64, &Queue)> + '_ {

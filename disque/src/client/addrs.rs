@@ -18,7 +18,7 @@ use crate::Error;
 pub const DEFAULT_PORT: u16 = 7711;
 
 /// One node address, `host:port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct NodeAddr {
     pub(crate) host: String,
     pub(crate) port: u16,
@@ -84,7 +84,8 @@ impl std::fmt::Display for NodeAddr {
 /// Anything naming one or more Disque nodes: `"host:port"`, a comma-separated
 /// list `"a:7711,b:7711"`, `&[&str]`, `Vec<String>`, a `SocketAddr`…
 ///
-/// The client tries the nodes in the order given.
+/// The client tries the nodes in the order given, then learns the rest of
+/// the cluster from `HELLO` (see [`Client::nodes`](crate::Client::nodes)).
 ///
 /// ```
 /// use disque::ToAddrs;

@@ -24,7 +24,10 @@ impl Client {
     pub async fn show(&self, id: &JobId) -> Result<Option<JobInfo>, Error> {
         let mut cmd = redis::cmd("SHOW");
         cmd.arg(id.as_str());
-        JobInfo::from_value(self.conns().run(&cmd, Duration::ZERO).await?)
+        // Asked of the node that holds the job (by its id) first; a node
+        // without it answers nil.
+        let found = |r: &Result<redis::Value, Error>| !matches!(r, Ok(redis::Value::Nil));
+        JobInfo::from_value(self.conns().run_routed(id, None, &cmd, found).await?)
     }
 
     /// `QSTAT queue`: the queue's statistics; `None` if the queue does not exist.

@@ -65,8 +65,12 @@ pub(crate) fn job_id_reply(v: Value) -> Result<JobId, Error> {
     JobId::parse(&text).map_err(|_| Error::Protocol(format!("ADDJOB: bad job id {text:?}")))
 }
 
-/// GETJOB's reply as deliveries through `client` (empty on a null reply).
-pub(crate) fn deliveries(client: &Client, v: Value) -> Result<Vec<Delivery>, Error> {
+/// GETJOB's reply as deliveries through `client`, from `node` (empty on a null reply).
+pub(crate) fn deliveries(
+    client: &Client,
+    v: Value,
+    node: &std::sync::Arc<super::NodeAddr>,
+) -> Result<Vec<Delivery>, Error> {
     Ok(crate::reply::parse_getjob(v)?
         .into_iter()
         .map(|j| {
@@ -78,6 +82,7 @@ pub(crate) fn deliveries(client: &Client, v: Value) -> Result<Vec<Delivery>, Err
                 j.nacks.unwrap_or(0),
                 j.additional_deliveries.unwrap_or(0),
             )
+            .delivered_by(std::sync::Arc::clone(node))
         })
         .collect())
 }

@@ -17,6 +17,7 @@ mod wait;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub(crate) use addrs::NodeAddr;
 pub use addrs::{ToAddrs, DEFAULT_PORT};
 pub use op::JobOp;
 
@@ -42,7 +43,7 @@ pub struct Client {
 }
 
 struct Inner {
-    conns: Connections,
+    conns: Arc<Connections>,
     job_defaults: JobOptions,
     consume_defaults: ConsumeOptions,
 }
@@ -58,9 +59,10 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// Connects with default settings to the first of `addrs` that answers
-    /// (`"host:port"`, `"a:7711,b:7711"`, `&["a:7711", "b:7711"]`, `Vec<String>`…);
-    /// the others are kept for reconnecting.
+    /// Connects with default settings to the best node of `addrs` that
+    /// answers (`"host:port"`, `"a:7711,b:7711"`, `&["a:7711", "b:7711"]`,
+    /// `Vec<String>`…); the others, and every node their `HELLO` names, are
+    /// kept for reconnecting (see [`ClientBuilder::connect`]).
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
@@ -138,6 +140,21 @@ impl Client {
         self.inner.conns.current_node()
     }
 
+    /// Every node the client knows (the seeds and what `HELLO` told), best
+    /// first, with its priority and what it serves for this client.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// let client = disque::Client::connect(node.addr()).await?;
+    /// let main = client.nodes().into_iter().find(|n| n.serves_commands);
+    /// assert_eq!(main.map(|n| n.address), Some(client.node()));
+    /// # Ok(()) }
+    /// ```
+    pub fn nodes(&self) -> Vec<crate::ClusterNode> {
+        self.inner.conns.nodes()
+    }
+
     pub(crate) fn conns(&self) -> &Connections {
         &self.inner.conns
     }
@@ -165,6 +182,9 @@ pub struct ClientBuilder {
     job_defaults: JobOptions,
     consume_defaults: ConsumeOptions,
     blocking: usize,
+    link_check: Duration,
+    hello_interval: Option<Duration>,
+    affinity: bool,
 }
 
 impl Default for ClientBuilder {
@@ -176,6 +196,9 @@ impl Default for ClientBuilder {
             job_defaults: JobOptions::new(),
             consume_defaults: ConsumeOptions::new(),
             blocking: 8,
+            link_check: Duration::from_secs(4),
+            hello_interval: Some(Duration::from_secs(30)),
+            affinity: true,
         }
     }
 }
@@ -264,7 +287,52 @@ impl ClientBuilder {
         self
     }
 
-    /// Connects to the first of `addrs` that answers.
+    /// How long a blocking `GETJOB` waits on the server at most before it
+    /// is sent again (default 4 s, at least 1 ms): a dead link under a
+    /// consumer is noticed within about twice this, and the consumer
+    /// reconnects without reporting an error. Also the idle time before TCP
+    /// keepalive probes start.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = disque::Client::builder().link_check_interval(Duration::from_secs(2));
+    /// ```
+    pub fn link_check_interval(mut self, every: Duration) -> Self {
+        self.link_check = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How often the client asks its node `HELLO` to learn the cluster's
+    /// nodes and priorities (default every 30 s; `None`: only when it
+    /// connects or reconnects). A main node found leaving is left for a
+    /// better one.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let b = disque::Client::builder().hello_interval(Some(Duration::from_secs(5)));
+    /// ```
+    pub fn hello_interval(mut self, every: Option<Duration>) -> Self {
+        self.hello_interval = every.map(|d| d.max(Duration::from_millis(10)));
+        self
+    }
+
+    /// Whether consumers follow the node that produces most of their jobs
+    /// (default on): the client counts the node part of the ids of the jobs
+    /// it receives and, when over a round of 32 jobs more than half came from
+    /// another node, moves its blocking `GETJOB`s there (logged at `info`).
+    ///
+    /// ```
+    /// let b = disque::Client::builder().consumer_affinity(false);
+    /// ```
+    pub fn consumer_affinity(mut self, on: bool) -> Self {
+        self.affinity = on;
+        self
+    }
+
+    /// Connects to the best node that answers: the seeds `addrs` in order,
+    /// then the nodes their `HELLO` names, lowest priority first (a node
+    /// leaving the cluster only when no other answers). Each connection is
+    /// checked to answer within the connect timeout.
     ///
     /// ```
     /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
@@ -280,6 +348,10 @@ impl ClientBuilder {
             connect_timeout: self.connect_timeout,
             response_timeout: self.response_timeout,
             password: self.password,
+            link_check: self.link_check,
+            hello_interval: self.hello_interval,
+            affinity: self.affinity,
+            direct: true,
         };
         let conns = Connections::connect(config, self.blocking).await?;
         Ok(Client {

@@ -210,7 +210,8 @@ impl JobOp {
 
     /// [`Client::enqueue_with`] with these options (over the job type's).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]

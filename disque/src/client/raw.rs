@@ -239,15 +239,22 @@ impl Client {
         let opts = options.merged_over(self.consume_defaults());
         let get = args::getjob(queues, &opts)?;
         let now = args::getjob(queues, &opts.clone().nohang(true))?;
-        let jobs = args::deliveries(self, self.conns().run(&now.cmd, Duration::ZERO).await?)?;
+        let (reply, node) = self.conns().run_consume(&now.cmd).await?;
+        let jobs = args::deliveries(self, reply, &node)?;
         if get.nohang || !jobs.is_empty() {
+            self.conns().received(jobs.iter().map(|d| d.id()));
             return Ok(jobs);
         }
-        let limit = get
-            .timeout
-            .map(|t| t.saturating_add(self.conns().response_timeout()));
-        let reply = self.conns().dedicated().await?.run(&get.cmd, limit).await?;
-        args::deliveries(self, reply)
+        // Blocks as a series of server-side timeouts, so a dead link is noticed.
+        let (reply, node) = self
+            .conns()
+            .blocking_getjob(get.timeout, |slice| {
+                args::getjob(queues, &opts.clone().timeout(slice)).map(|g| g.cmd)
+            })
+            .await?;
+        let jobs = args::deliveries(self, reply, &node)?;
+        self.conns().received(jobs.iter().map(|d| d.id()));
+        Ok(jobs)
     }
 
     /// `ACKJOB id…`: the jobs are done; returns how many were known.
@@ -307,7 +314,11 @@ impl Client {
         I: IntoIterator,
         I::Item: Borrow<JobId>,
     {
-        self.multi_id("NACK", ids).await
+        let ids: Vec<_> = ids
+            .into_iter()
+            .map(|id| (id.borrow().clone(), None))
+            .collect();
+        self.conns().run_ids_routed("NACK", &ids).await
     }
 
     /// `ENQUEUE id…`: puts jobs back in their queue (if not queued already);
@@ -389,9 +400,22 @@ impl Client {
 
     /// `WORKING id`, without a span of its own.
     pub(crate) async fn working_id(&self, id: &JobId) -> Result<Duration, Error> {
+        self.working_at(id, None).await
+    }
+
+    /// WORKING through the node that delivered the job (else the node that
+    /// created it, else the others): a node without the job answers NOJOB.
+    pub(crate) async fn working_at(
+        &self,
+        id: &JobId,
+        delivered_by: Option<&std::sync::Arc<super::NodeAddr>>,
+    ) -> Result<Duration, Error> {
         let mut cmd = redis::cmd("WORKING");
         cmd.arg(id.as_str());
-        let reply = self.conns().run(&cmd, Duration::ZERO).await?;
+        let reply = self
+            .conns()
+            .run_routed(id, delivered_by, &cmd, |r| r.is_ok())
+            .await?;
         crate::reply::parse_working(reply).map_err(|e| in_command("WORKING", e))
     }
 

@@ -11,7 +11,8 @@ impl Client {
     /// Enqueues `job` on `J::QUEUE` with its type's options (over the
     /// client's defaults); returns its id.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "emails", retry = "30s")]
@@ -32,7 +33,8 @@ impl Client {
     /// Enqueues `job` with `options` over its type's options, over the
     /// client's defaults (a field set in the upper layer wins).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
@@ -66,7 +68,8 @@ impl Client {
     /// (active: Disque delivers it again after its retry time) and the error
     /// is [`Error::Decode`], naming its id and queue.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// #[derive(Serialize, Deserialize, disque::Job)]
     /// #[job(queue = "resize")]
@@ -98,7 +101,8 @@ impl Client {
     /// consume defaults): `None` if none comes within `options.timeout`, or
     /// at once with `nohang`. Decode failures as for [`consume`](Client::consume).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// use disque::ConsumeOptions;
@@ -136,7 +140,8 @@ impl Client {
     /// waiting as long as it takes. Decode failures as for
     /// [`consume`](Client::consume).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// use disque::{Delivery, Job, JobSet};
     ///
@@ -176,7 +181,8 @@ impl Client {
     /// client's consume defaults): `None` if no job comes within
     /// `options.timeout`, or at once with `nohang`.
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use std::time::Duration;
     /// # use serde::{Deserialize, Serialize};
     /// use disque::{ConsumeOptions, Delivery, Job, JobSet};

@@ -233,7 +233,8 @@ impl Codec for Json {
 /// ignored, `#[serde(default)]` fills missing ones). Needs the cargo feature
 /// `json`. The contract for producers in other languages.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// # #[cfg(feature = "json")] {
 /// #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
 /// #[job(queue = "signups", codec = disque::PlainJson)]

@@ -28,7 +28,8 @@ use shape::Traced;
 ///
 /// Derive it (see the `Job` derive macro for every key):
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::Job;
 /// use serde::{Deserialize, Serialize};
 ///
@@ -149,7 +150,8 @@ fn contract<J: Job>() -> Contract<'static> {
 /// not decode back (a field skipped with `skip_serializing_if`, say): both
 /// with [`Error::Encode`] saying why.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::{encode_payload, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job)]
@@ -212,7 +214,8 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
 /// Consumers get this through [`Delivery::decode`](crate::Delivery::decode)
 /// and `Client::consume`, as an [`Error::Decode`] that also carries the job.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::{decode_payload, encode_payload, Job};
 ///
 /// #[derive(serde::Serialize, serde::Deserialize, Job, Debug, PartialEq)]

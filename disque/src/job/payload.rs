@@ -118,7 +118,8 @@ pub(crate) struct Contract<'a> {
 /// and what was found. [`Error::Decode`](crate::Error::Decode) carries the
 /// same fields together with the job.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// # use serde::{Deserialize, Serialize};
 /// #[derive(Serialize, Deserialize, disque::Job, Debug)]
 /// #[job(queue = "a")]

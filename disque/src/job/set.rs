@@ -5,7 +5,8 @@ use crate::{delivery::Delivery, error::Error};
 /// Several job types consumed together, highest priority first: an enum whose
 /// variants each hold a `Delivery<J>` of one job type. Derive it:
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use disque::{Delivery, Job, JobSet};
 /// use serde::{Deserialize, Serialize};
 ///

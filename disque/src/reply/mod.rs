@@ -19,12 +19,13 @@ mod qstat;
 mod scan;
 mod show;
 
+// Tests of the parsers against every recorded reply and random values; they
+// live under tests/ so that the published crate ships none of them.
 #[cfg(test)]
+#[path = "../../tests/parsers/golden.rs"]
 mod golden;
 #[cfg(test)]
-#[rustfmt::skip]
-mod golden_cases;
-#[cfg(test)]
+#[path = "../../tests/parsers/robustness.rs"]
 mod robustness;
 
 use std::time::Duration;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 /// The live counters of a [`Worker`](crate::Worker): a cheap handle to clone
 /// and read while the worker runs ([`Worker::counters`](crate::Worker::counters)).
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Serialize, Deserialize, disque::Job)]
 /// # #[job(queue = "counted")]

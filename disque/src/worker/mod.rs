@@ -90,7 +90,8 @@ impl Default for Config {
 /// finish (up to [`shutdown_timeout`](WorkerBuilder::shutdown_timeout)),
 /// flushes the acks and returns a [`WorkerSummary`].
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// use std::time::Duration;
 /// use disque::{Delivery, Worker};
 /// use serde::{Deserialize, Serialize};
@@ -155,7 +156,8 @@ impl std::fmt::Debug for Worker {
 
 /// Settings and handlers of a [`Worker`], made with [`Worker::builder`].
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// # use std::time::Duration;
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Serialize, Deserialize, disque::Job)]
@@ -319,7 +321,8 @@ impl WorkerBuilder {
     /// does (it may still call [`Delivery::ack`] itself, e.g. before a long
     /// tail of work; the worker's ack of a job already gone is harmless).
     ///
-    /// ```
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
     /// # use serde::{Deserialize, Serialize};
     /// use disque::{Delivery, Worker};
     ///

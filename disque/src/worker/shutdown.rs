@@ -15,7 +15,8 @@ use crate::{Delivery, JobId};
 
 /// What a [`Worker`](crate::Worker) did, returned when it stops.
 ///
-/// ```
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
 /// # use std::time::Duration;
 /// # use serde::{Deserialize, Serialize};
 /// # #[derive(Serialize, Deserialize, disque::Job)]

@@ -1,0 +1,239 @@
+//! A connection whose caller drives its own I/O.
+//!
+//! The `redis` crate's multiplexed connection hands every command to a
+//! driver task and the reply back through a channel: on a multi-thread
+//! runtime each round trip pays two task hand-offs across worker threads,
+//! which halves the rate of a caller that sends one command at a time. This
+//! connection is used instead when nobody else is using it: the caller
+//! writes the command and reads the reply itself. Concurrent callers find it
+//! busy and use the multiplexed connection, where their commands coalesce.
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::client::NodeAddr;
+use crate::Error;
+
+/// How long a direct connection that failed to open is not tried again.
+const RETRY_OPEN_AFTER: Duration = Duration::from_secs(1);
+
+/// The socket and what is known about it.
+#[derive(Default)]
+struct State {
+    stream: Option<TcpStream>,
+    /// Bytes read and not yet consumed.
+    buf: Vec<u8>,
+    /// A command was written and its reply not fully read: the caller was
+    /// cancelled in between, so the connection is out of step and is closed.
+    in_flight: bool,
+    failed_at: Option<Instant>,
+}
+
+/// One direct connection to one node.
+pub(crate) struct Direct {
+    addr: std::sync::Arc<NodeAddr>,
+    password: Option<String>,
+    connect_timeout: Duration,
+    /// Idle time before TCP keepalive probes.
+    keepalive: Duration,
+    state: tokio::sync::Mutex<State>,
+}
+
+/// What became of one command.
+pub(crate) enum Outcome {
+    /// The connection is in use (or cannot be opened): use another.
+    Busy,
+    /// The reply (error replies included).
+    Reply(Result<Value, Error>),
+    /// The connection broke; whether the command may have reached the server.
+    Broken(String),
+    /// No reply within the limit (the connection is closed).
+    TimedOut,
+}
+
+impl Direct {
+    pub(crate) fn new(
+        addr: std::sync::Arc<NodeAddr>,
+        password: Option<String>,
+        connect_timeout: Duration,
+        keepalive: Duration,
+    ) -> Direct {
+        Direct {
+            addr,
+            password,
+            connect_timeout,
+            keepalive,
+            state: tokio::sync::Mutex::new(State::default()),
+        }
+    }
+
+    /// Runs `cmd` if the connection is free, waiting at most `limit` for the reply.
+    pub(crate) async fn try_run(&self, cmd: &redis::Cmd, limit: Duration) -> Outcome {
+        let Ok(mut st) = self.state.try_lock() else {
+            return Outcome::Busy;
+        };
+        if st.in_flight {
+            // A cancelled caller left a reply on the way: start afresh.
+            st.stream = None;
+            st.buf.clear();
+            st.in_flight = false;
+        }
+        if st.stream.is_none() {
+            if st.failed_at.is_some_and(|t| t.elapsed() < RETRY_OPEN_AFTER) {
+                return Outcome::Busy;
+            }
+            match tokio::time::timeout(self.connect_timeout, self.open()).await {
+                Ok(Ok(s)) => {
+                    st.stream = Some(s);
+                    st.buf.clear();
+                    st.failed_at = None;
+                }
+                _ => {
+                    st.failed_at = Some(Instant::now());
+                    return Outcome::Busy;
+                }
+            }
+        }
+        let packed = cmd.get_packed_command();
+        st.in_flight = true;
+        let outcome = match tokio::time::timeout(limit, round_trip(&mut st, &packed)).await {
+            Ok(Ok(v)) => Outcome::Reply(reply(v)),
+            Ok(Err(why)) => Outcome::Broken(why),
+            Err(_) => Outcome::TimedOut,
+        };
+        match outcome {
+            Outcome::Reply(_) => st.in_flight = false,
+            _ => {
+                st.stream = None;
+                st.buf.clear();
+                st.in_flight = false;
+            }
+        }
+        outcome
+    }
+
+    /// Connects, with `TCP_NODELAY` and keepalive, and authenticates.
+    async fn open(&self) -> Result<TcpStream, String> {
+        use redis::io::tcp::socket2::{SockRef, TcpKeepalive};
+        let stream = TcpStream::connect((self.addr.host.as_str(), self.addr.port))
+            .await
+            .map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let keepalive = TcpKeepalive::new()
+            .with_time(self.keepalive.max(Duration::from_secs(1)))
+            .with_interval(Duration::from_secs(1));
+        SockRef::from(&stream)
+            .set_tcp_keepalive(&keepalive)
+            .map_err(|e| e.to_string())?;
+        let mut st = State {
+            stream: Some(stream),
+            ..State::default()
+        };
+        if let Some(pw) = &self.password {
+            let auth = redis::cmd("AUTH").arg(pw).get_packed_command();
+            match round_trip(&mut st, &auth).await.map(reply)? {
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        st.stream.ok_or_else(|| "no stream".to_owned())
+    }
+}
+
+/// Writes `packed` and reads one whole reply.
+async fn round_trip(st: &mut State, packed: &[u8]) -> Result<Value, String> {
+    let State { stream, buf, .. } = st;
+    let Some(stream) = stream.as_mut() else {
+        return Err("not connected".into());
+    };
+    stream.write_all(packed).await.map_err(|e| e.to_string())?;
+    loop {
+        match frame_end(buf, 0) {
+            Ok(Some(end)) => {
+                let value = redis::parse_redis_value(&buf[..end]).map_err(|e| e.to_string());
+                buf.drain(..end);
+                return value;
+            }
+            Ok(None) => {}
+            Err(()) => return Err("malformed reply".into()),
+        }
+        buf.reserve(4096);
+        let n = stream.read_buf(buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("connection closed by the server".into());
+        }
+    }
+}
+
+/// An error reply becomes an [`Error`], as on the multiplexed connection.
+fn reply(v: Value) -> Result<Value, Error> {
+    match v {
+        Value::ServerError(e) => Err(Error::from_server_error(&e)),
+        other => Ok(other),
+    }
+}
+
+/// Where the RESP2 value starting at `at` ends: `Ok(None)` if incomplete.
+fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
+    let Some(kind) = buf.get(at) else {
+        return Ok(None);
+    };
+    let Some(cr) = buf[at..].windows(2).position(|w| w == b"\r\n") else {
+        return Ok(None);
+    };
+    let line = &buf[at + 1..at + cr];
+    let next = at + cr + 2;
+    let number = || -> Result<i64, ()> {
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or(())
+    };
+    match kind {
+        b'+' | b'-' | b':' => Ok(Some(next)),
+        b'$' => {
+            let n = number()?;
+            if n < 0 {
+                return Ok(Some(next));
+            }
+            let end = next + usize::try_from(n).map_err(|_| ())? + 2;
+            Ok((buf.len() >= end).then_some(end))
+        }
+        b'*' => {
+            let n = number()?;
+            let mut pos = next;
+            for _ in 0..n.max(0) {
+                match frame_end(buf, pos)? {
+                    Some(p) => pos = p,
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(pos))
+        }
+        _ => Err(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_end_of_each_reply_kind() {
+        assert_eq!(frame_end(b"+OK\r\n", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"+OK\r", 0), Ok(None));
+        assert_eq!(frame_end(b":12\r\n+x", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"$3\r\nabc\r\n", 0), Ok(Some(9)));
+        assert_eq!(frame_end(b"$3\r\nab", 0), Ok(None));
+        assert_eq!(frame_end(b"$-1\r\n", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"*-1\r\n", 0), Ok(Some(5)));
+        let nested = b"*2\r\n*2\r\n$1\r\nq\r\n:1\r\n$2\r\nhi\r\n";
+        assert_eq!(frame_end(nested, 0), Ok(Some(nested.len())));
+        assert_eq!(frame_end(&nested[..nested.len() - 1], 0), Ok(None));
+        assert_eq!(frame_end(b"?\r\n", 0), Err(()));
+        assert_eq!(frame_end(b"$x\r\n", 0), Err(()));
+    }
+}
