@@ -194,9 +194,9 @@ async fn a_payload_of_another_type_is_a_decode_error_and_the_job_stays() {
         .await
         .unwrap();
     match client.consume::<Expected>().await {
-        Err(Error::Decode { id: bad, queue, .. }) => {
-            assert_eq!(bad, id.as_str());
-            assert_eq!(queue, Expected::QUEUE);
+        Err(Error::Decode(failure)) => {
+            assert_eq!(failure.id, id);
+            assert_eq!(failure.queue, Expected::QUEUE);
         }
         other => panic!("expected a decode error, got {other:?}"),
     }
@@ -207,7 +207,7 @@ async fn a_payload_of_another_type_is_a_decode_error_and_the_job_stays() {
     let junk = client.add(b"not a payload", Expected::QUEUE).await.unwrap();
     let err = client.consume::<Expected>().await.unwrap_err();
     assert!(
-        matches!(&err, Error::Decode { id, .. } if id == junk.as_str()),
+        matches!(&err, Error::Decode(failure) if failure.id == junk),
         "{err:?}"
     );
     client.delete([&id, &junk]).await.unwrap();

@@ -21,7 +21,10 @@ struct SendEmail {
 }
 
 #[derive(Serialize, Deserialize, Job, Debug, PartialEq)]
-#[job(queue = "disque-rs-typed-roundtrip-resize")]
+#[job(queues(
+    Resize<u16> = "disque-rs-typed-roundtrip-resize-u16",
+    Resize<String> = "disque-rs-typed-roundtrip-resize-string",
+))]
 struct Resize<P> {
     width: u32,
     pixels: Vec<P>,
@@ -96,7 +99,8 @@ async fn plain_struct_round_trip() {
 #[tokio::test]
 async fn generic_struct_round_trip() {
     let target = Target::start().await;
-    let client = connect(&target, &[Resize::<u16>::QUEUE]).await;
+    let client = connect(&target, &[Resize::<u16>::QUEUE, Resize::<String>::QUEUE]).await;
+    assert_ne!(Resize::<u16>::QUEUE, Resize::<String>::QUEUE);
     round_trip(
         &client,
         Resize {

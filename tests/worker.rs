@@ -302,7 +302,13 @@ async fn undecodable_jobs_go_to_the_dead_letter_queue_at_once() {
     assert!(client.show(&poison).await.unwrap().is_none());
     let dead = take_all(&client, &format!("{}.dead", Invoice::QUEUE)).await;
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].body(), b"not an invoice");
+    let letter = disque::DeadLetter::parse(dead[0].body()).expect("a dead-letter envelope");
+    assert_eq!(letter.body, b"not an invoice");
+    assert!(
+        letter.reason.starts_with("undecodable as `"),
+        "{}",
+        letter.reason
+    );
     client.ack(dead.iter().map(|d| d.id())).await.unwrap();
 }
 

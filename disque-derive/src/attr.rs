@@ -15,8 +15,8 @@ use syn::{
 };
 
 /// Every key, in the order the error message lists them.
-pub const KEYS: &str = "queue, priority, replicate, delay, retry, ttl, maxlen, async, timeout, \
-                        codec, version, accept, crate";
+pub const KEYS: &str = "queue, queues, priority, replicate, delay, retry, ttl, maxlen, async, \
+                        timeout, codec, version, accept, crate";
 
 /// A value and the tokens it was written as (for errors pointing at it).
 pub struct Setting<T> {
@@ -52,7 +52,9 @@ pub struct Attrs {
     pub timeout: Option<Setting<Duration>>,
     pub codec: Option<Setting<Type>>,
     pub version: Option<Setting<i128>>,
-    pub accept: Option<Setting<Vec<u64>>>,
+    pub accept: Option<Setting<Vec<Fingerprint>>>,
+    /// `queues(Type = "queue", …)`: one queue per instantiation of a generic type.
+    pub queues: Option<Setting<Instances>>,
     /// The keys met so far (a key is a duplicate even if its first value was bad).
     seen: Vec<String>,
 }
@@ -151,6 +153,10 @@ impl Attrs {
             "accept" => {
                 let value = fingerprints(&value_expr(meta)?);
                 store(&mut self.accept, value, errors);
+            }
+            "queues" => {
+                let value = instances(meta);
+                store(&mut self.queues, value, errors);
             }
             // `crate = path` is read and applied by `krate.rs`.
             "crate" => skip_value(meta)?,
@@ -317,7 +323,57 @@ fn boolean(expr: &Expr) -> syn::Result<Setting<bool>> {
     }
 }
 
-fn fingerprints(expr: &Expr) -> syn::Result<Setting<Vec<u64>>> {
+/// A fingerprint in `accept`: a literal, or a path to a `u64` constant.
+pub enum Fingerprint {
+    Literal(u64),
+    Const(syn::ExprPath),
+}
+
+impl ToTokens for Fingerprint {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        match self {
+            Fingerprint::Literal(n) => n.to_tokens(tokens),
+            Fingerprint::Const(path) => path.to_tokens(tokens),
+        }
+    }
+}
+
+/// `queues(Resize<u8> = "resize-u8", Resize<f32> = "resize-f32")`.
+/// Instantiations of a generic job type and their queues, as written.
+pub type Instances = Vec<(Type, Setting<String>)>;
+
+fn instances(meta: &ParseNestedMeta) -> syn::Result<Setting<Instances>> {
+    let example = "write e.g. `queues(Resize<u8> = \"resize-u8\", Resize<f32> = \"resize-f32\")`";
+    if !meta.input.peek(syn::token::Paren) {
+        skip_value(meta)?;
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("`queues` takes a list of instantiations and their queues: {example}"),
+        ));
+    }
+    let content;
+    let parens = syn::parenthesized!(content in meta.input);
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let ty: Type = content.parse()?;
+        content.parse::<Token![=]>()?;
+        let queue: Expr = content.parse()?;
+        out.push((ty, string(&queue, "queues")?));
+        if content.is_empty() {
+            break;
+        }
+        content.parse::<Token![,]>()?;
+    }
+    if out.is_empty() {
+        return Err(syn::Error::new(
+            parens.span.join(),
+            format!("`queues` lists no instantiation: {example}"),
+        ));
+    }
+    Ok(Setting::new(out, &meta.path))
+}
+
+fn fingerprints(expr: &Expr) -> syn::Result<Setting<Vec<Fingerprint>>> {
     let Expr::Array(array) = expr else {
         return Err(syn::Error::new_spanned(
             expr,
@@ -333,14 +389,16 @@ fn fingerprints(expr: &Expr) -> syn::Result<Setting<Vec<u64>>> {
         match elem {
             Expr::Lit(ExprLit {
                 lit: Lit::Int(int), ..
-            }) => values.push(int.base10_parse::<u64>().map_err(|_| {
-                syn::Error::new(int.span(), "a fingerprint is a 64-bit unsigned integer")
-            })?),
+            }) => values.push(Fingerprint::Literal(int.base10_parse::<u64>().map_err(
+                |_| syn::Error::new(int.span(), "a fingerprint is a 64-bit unsigned integer"),
+            )?)),
+            Expr::Path(path) => values.push(Fingerprint::Const(path.clone())),
             other => {
                 return Err(syn::Error::new(
                     other.span(),
                     format!(
-                        "expected a fingerprint (an integer such as 0x0123456789abcdef), found {}",
+                        "expected a fingerprint (an integer such as 0x0123456789abcdef, or the \
+                         path of a `u64` constant), found {}",
                         describe(other)
                     ),
                 ))

@@ -23,8 +23,15 @@ pub fn derive(input: &DeriveInput) -> TokenStream {
             let errors = result.err().map(|e| e.to_compile_error());
             // A stand-in impl keeps uses of the type's `Job` items from
             // cascading into trait-bound errors; a union cannot be a job at all.
+            // Nor can a type that borrows: its one error says so.
+            let borrows = input
+                .generics
+                .params
+                .iter()
+                .any(|p| matches!(p, GenericParam::Lifetime(_)));
             let stand_in = match input.data {
                 Data::Union(_) => None,
+                _ if borrows => None,
                 _ => Some(wrap(stand_in_impl(&input))),
             };
             quote!(#errors #stand_in)
@@ -71,9 +78,9 @@ fn has_params(generics: &Generics) -> bool {
 }
 
 fn job_impl(input: &Input, model: &Model) -> TokenStream {
-    let header = header(input);
     let Model {
         queue,
+        instances,
         priority,
         options,
         codec,
@@ -110,42 +117,36 @@ fn job_impl(input: &Input, model: &Model) -> TokenStream {
     if let Some(ms) = options.timeout_ms {
         setters.push(quote!(.replication_timeout(::disque::__private::Duration::from_millis(#ms))));
     }
-    let shape = shape::canonical(input, *version);
-    let mut fingerprint = quote!(SHAPE);
-    for param in &input.generics.params {
-        fingerprint = match param {
-            GenericParam::Type(t) => {
-                let t = &t.ident;
-                quote!(::disque::__private::fingerprint_extend(
-                    #fingerprint,
-                    ::disque::__private::type_name::<#t>()
-                ))
-            }
-            GenericParam::Const(c) => {
-                let c = &c.ident;
-                quote!(::disque::__private::fingerprint_extend(
-                    #fingerprint,
-                    &::disque::__private::ToString::to_string(&#c)
-                ))
-            }
-            GenericParam::Lifetime(_) => fingerprint,
-        };
-    }
-    quote! {
-        #header {
+    // The declaration stands in for the traced serde shape when that cannot
+    // be traced (see `disque::Job::fingerprint`).
+    let declaration = shape::canonical(input);
+    let body = |queue: &str| {
+        quote! {
             const QUEUE: &'static str = #queue;
             const PRIORITY: i64 = #priority;
             const ACCEPTED_FINGERPRINTS: &'static [u64] = &[#(#accept),*];
+            const VERSION: u32 = #version;
+            const DECLARATION: &'static str = #declaration;
             type Codec = #codec;
             fn options() -> ::disque::__private::JobOptions {
                 ::disque::__private::JobOptions::new() #(#setters)*
             }
-            fn fingerprint() -> u64 {
-                const SHAPE: u64 = ::disque::__private::fingerprint(#shape);
-                #fingerprint
-            }
         }
+    };
+    if instances.is_empty() {
+        let header = header(input);
+        let body = body(queue);
+        return quote!(#header { #body });
     }
+    // A generic type: one impl per instantiation, each with its own queue.
+    let impls = instances.iter().map(|(ty, queue)| {
+        let body = body(queue);
+        quote! {
+            #[automatically_derived]
+            impl ::disque::__private::Job for #ty { #body }
+        }
+    });
+    quote!(#(#impls)*)
 }
 
 fn stand_in_impl(input: &Input) -> TokenStream {

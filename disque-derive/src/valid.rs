@@ -3,11 +3,12 @@
 
 use crate::{
     ast::{Data, Input},
-    attr::{Attrs, Setting},
+    attr::{Attrs, Fingerprint, Setting},
     ctxt::Errors,
 };
+use quote::ToTokens;
 use std::time::Duration;
-use syn::Type;
+use syn::{GenericParam, Type};
 
 /// Disque's default TTL (one day), which DELAY and RETRY are checked against
 /// when `ttl` is not given.
@@ -15,12 +16,15 @@ pub const DEFAULT_TTL_SECS: u64 = 86_400;
 
 /// A job type's settings, checked.
 pub struct Model {
+    /// The queue of a type without generic parameters.
     pub queue: String,
+    /// The instantiations of a generic type and their queues.
+    pub instances: Vec<(Type, String)>,
     pub priority: i64,
     pub options: Options,
     pub codec: Option<Type>,
     pub version: u32,
-    pub accept: Vec<u64>,
+    pub accept: Vec<Fingerprint>,
 }
 
 /// The `ADDJOB` options of a job type; `None` leaves Disque's default.
@@ -48,22 +52,106 @@ pub fn check(input: &Input, attrs: Attrs, errors: &mut Errors) -> Option<Model> 
             "#[derive(Job)] needs a struct or an enum: a union cannot be a job payload",
         ));
     }
-    let queue = match &attrs.queue {
-        // Present but invalid: already reported where it is written.
-        None if attrs.has_key("queue") => String::new(),
-        None => {
-            fail(syn::Error::new(
-                input.ident.span(),
-                "missing job queue: add #[job(queue = \"…\")] to say which queue jobs of this type go to",
+    for param in &input.generics.params {
+        if let GenericParam::Lifetime(lifetime) = param {
+            fail(syn::Error::new_spanned(
+                lifetime,
+                format!(
+                    "a job must own its data: `{}` borrows, but a job is decoded from bytes \
+                     into a value of its own; use owned types (`String`, not `&str`; \
+                     `Vec<u8>`, not `&[u8]`) and remove the lifetime parameter",
+                    lifetime.lifetime
+                ),
             ));
+        }
+    }
+    let generic = input
+        .generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, GenericParam::Lifetime(_)));
+    let name = input.ident.to_string();
+    let queue = match (&attrs.queue, generic) {
+        // Present but invalid: already reported where it is written.
+        (None, _) if attrs.has_key("queue") => String::new(),
+        (None, false) => {
+            if let Some(queues) = &attrs.queues {
+                fail(queues.error(format!(
+                    "`queues` names one queue per instantiation of a generic job type; `{name}` \
+                     has no type parameter: write #[job(queue = \"…\")]"
+                )));
+            } else if !attrs.has_key("queues") {
+                fail(syn::Error::new(
+                    input.ident.span(),
+                    "missing job queue: add #[job(queue = \"…\")] to say which queue jobs of this type go to",
+                ));
+            }
             String::new()
         }
-        Some(queue) if queue.value.is_empty() => {
+        (None, true) => {
+            if attrs.queues.is_none() && !attrs.has_key("queues") {
+                fail(syn::Error::new(
+                    input.ident.span(),
+                    format!(
+                        "missing job queues: `{name}` is generic, so name a queue for each \
+                         instantiation: #[job(queues({name}<u8> = \"…\", …))]"
+                    ),
+                ));
+            }
+            String::new()
+        }
+        (Some(queue), true) => {
+            fail(queue.error(format!(
+                "one queue for the generic job type `{name}` would be shared by all its \
+                 instantiations, and each consumer would keep taking (and failing to decode) \
+                 the others' jobs: name a queue per instantiation instead, e.g. \
+                 #[job(queues({name}<u8> = \"{q}-u8\", {name}<f32> = \"{q}-f32\"))]",
+                q = queue.value
+            )));
+            String::new()
+        }
+        (Some(queue), false) if queue.value.is_empty() => {
             fail(queue.error("the job queue name must not be empty"));
             String::new()
         }
-        Some(queue) => queue.value.clone(),
+        (Some(queue), false) => {
+            if let Some(queues) = &attrs.queues {
+                fail(queues.error(
+                    "`queue` and `queues` together: keep `queue` (the type is not generic)",
+                ));
+            }
+            queue.value.clone()
+        }
     };
+    let mut instances: Vec<(Type, String)> = Vec::new();
+    if let (true, Some(queues)) = (generic, &attrs.queues) {
+        for (ty, queue) in &queues.value {
+            let same_type = match ty {
+                Type::Path(path) => path
+                    .path
+                    .segments
+                    .last()
+                    .is_some_and(|last| last.ident == *input.ident),
+                _ => false,
+            };
+            if !same_type {
+                fail(syn::Error::new_spanned(
+                    ty,
+                    format!("`queues` lists instantiations of `{name}`, such as `{name}<u8>`"),
+                ));
+            } else if queue.value.is_empty() {
+                fail(queue.error("the job queue name must not be empty"));
+            } else if instances.iter().any(|(_, q)| *q == queue.value) {
+                fail(queue.error(format!(
+                    "two instantiations of `{name}` on the queue \"{}\": each would keep taking \
+                     the other's jobs; give each its own queue",
+                    queue.value
+                )));
+            } else {
+                instances.push((ty.clone(), queue.value.clone()));
+            }
+        }
+    }
     let priority = in_range(
         &attrs.priority,
         i64::MIN,
@@ -117,17 +205,102 @@ pub fn check(input: &Input, attrs: Attrs, errors: &mut Errors) -> Option<Model> 
     for error in combinations(&attrs, &options) {
         fail(error);
     }
+    let bincode = match &attrs.codec {
+        None => true,
+        Some(codec) => codec
+            .value
+            .to_token_stream()
+            .to_string()
+            .ends_with("Bincode"),
+    };
+    if bincode {
+        for error in bincode_attributes(input) {
+            fail(error);
+        }
+    }
     if failed {
         return None;
     }
     Some(Model {
         queue,
+        instances,
         priority,
         options,
         codec: attrs.codec.map(|codec| codec.value),
         version,
         accept: attrs.accept.map(|accept| accept.value).unwrap_or_default(),
     })
+}
+
+/// The serde attributes on the job type itself that bincode cannot honour
+/// (it is not self-describing: what serde does not write, or writes only
+/// sometimes, cannot be read back), each an error at the attribute's key.
+fn bincode_attributes(input: &Input) -> Vec<syn::Error> {
+    let mut errors = Vec::new();
+    let mut check = |attrs: &[syn::Attribute], refused: &[&str]| {
+        let keys = serde_keys(attrs);
+        let has = |key: &str| keys.iter().any(|(k, _)| k == key);
+        for (key, path) in &keys {
+            let lone_skip = (key == "skip_serializing" && !has("skip_deserializing"))
+                || (key == "skip_deserializing" && !has("skip_serializing"));
+            if refused.contains(&key.as_str()) || lone_skip {
+                let why = match key.as_str() {
+                    "skip_serializing_if" | "skip_serializing" => {
+                        "a field left out leaves no trace in bincode, so the consumer would \
+                         read the next field in its place"
+                    }
+                    "skip_deserializing" => {
+                        "the field is written but not read back, so the consumer would read \
+                         it as the next field"
+                    }
+                    _ => "it needs a self-describing format (serde's `deserialize_any`)",
+                };
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    format!(
+                        "bincode (the default codec) cannot honour `#[serde({key})]`: {why}, \
+                         and no consumer could decode such a job. Drop the attribute, or use \
+                         a self-describing codec: #[job(codec = disque::Json)]"
+                    ),
+                ));
+            }
+        }
+    };
+    check(input.attrs, &["tag", "untagged", "content"]);
+    let fields: Vec<&syn::Field> = match &input.data {
+        Data::Struct(fields, _) => fields.clone(),
+        Data::Enum(variants) => {
+            for variant in variants {
+                check(&variant.attrs, &["untagged"]);
+            }
+            variants.iter().flat_map(|v| v.fields.iter()).collect()
+        }
+        Data::Union(_) => Vec::new(),
+    };
+    for field in fields {
+        check(&field.attrs, &["flatten", "skip_serializing_if"]);
+    }
+    errors
+}
+
+/// The keys of the `#[serde(…)]` attributes in `attrs`, with their paths
+/// (values are skipped; what serde itself refuses is left to serde).
+fn serde_keys(attrs: &[syn::Attribute]) -> Vec<(String, syn::Path)> {
+    let mut keys = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(ident) = meta.path.get_ident() {
+                keys.push((ident.to_string(), meta.path.clone()));
+            }
+            if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            } else if meta.input.peek(syn::token::Paren) {
+                meta.input.parse::<proc_macro2::Group>()?;
+            }
+            Ok(())
+        });
+    }
+    keys
 }
 
 /// `Ok(Some(n))` if `setting` is set and in `min..=max`.
@@ -214,7 +387,12 @@ mod tests {
         assert_eq!(model.queue, "q");
         assert_eq!(model.priority, -5);
         assert_eq!(model.version, 3);
-        assert_eq!(model.accept, [16, 7]);
+        let accept: Vec<String> = model
+            .accept
+            .iter()
+            .map(|f| f.to_token_stream().to_string())
+            .collect();
+        assert_eq!(accept, ["16u64", "7u64"]);
         assert!(model.codec.is_some());
         assert_eq!(
             model.options,
@@ -412,5 +590,100 @@ mod tests {
     fn keys_across_several_attributes() {
         let errors = errors_of(r#"#[job(queue = "a")] #[job(queue = "b")] struct S;"#);
         assert_eq!(errors, ["duplicate key `queue` in #[job(…)]"]);
+    }
+
+    #[test]
+    fn a_lifetime_is_one_error_saying_jobs_own_their_data() {
+        let errors = errors_of(r#"#[job(queue = "q")] struct A<'a> { s: &'a str }"#);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("a job must own its data: `'a` borrows"));
+    }
+
+    #[test]
+    fn generic_types_name_a_queue_per_instantiation() {
+        let model = check_source(
+            r#"#[job(queues(R<u8> = "r-u8", R<f32> = "r-f32"))] struct R<P> { p: Vec<P> }"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let queues: Vec<&str> = model.instances.iter().map(|(_, q)| q.as_str()).collect();
+        assert_eq!(queues, ["r-u8", "r-f32"]);
+        for (source, start) in [
+            (
+                r#"#[job(queue = "r")] struct R<P> { p: P }"#,
+                "one queue for the generic job type `R` would be shared",
+            ),
+            (
+                r#"struct R<P> { p: P }"#,
+                "missing job queues: `R` is generic",
+            ),
+            (
+                r#"#[job(queues(R<u8> = "r", R<u16> = "r"))] struct R<P> { p: P }"#,
+                "two instantiations of `R` on the queue \"r\"",
+            ),
+            (
+                r#"#[job(queues(S<u8> = "r"))] struct R<P> { p: P }"#,
+                "`queues` lists instantiations of `R`",
+            ),
+            (
+                r#"#[job(queues(R = "r"))] struct R;"#,
+                "`queues` names one queue per instantiation",
+            ),
+            (r#"#[job(queues)] struct R<P>(P);"#, "`queues` takes a list"),
+        ] {
+            let errors = errors_of(source);
+            assert_eq!(errors.len(), 1, "{source}: {errors:?}");
+            assert!(errors[0].starts_with(start), "{source}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn serde_attributes_bincode_cannot_honour() {
+        let errors = errors_of(
+            r#"#[job(queue = "q")]
+               #[serde(tag = "type")]
+               enum E {
+                   A { #[serde(flatten)] inner: X },
+                   #[serde(untagged)] B(u8),
+                   C { #[serde(skip_serializing_if = "Option::is_none")] o: Option<u8> },
+                   D { #[serde(skip_serializing)] s: u8, #[serde(skip)] fine: u8 },
+               }"#,
+        );
+        let keys: Vec<&str> = errors
+            .iter()
+            .map(|e| e.split('`').nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "#[serde(tag)]",
+                "#[serde(untagged)]",
+                "#[serde(flatten)]",
+                "#[serde(skip_serializing_if)]",
+                "#[serde(skip_serializing)]"
+            ],
+            "{errors:#?}"
+        );
+        assert!(errors[0].ends_with("use a self-describing codec: #[job(codec = disque::Json)]"));
+        // The same type with JSON, or with both skips: fine.
+        assert!(check_source(
+            r#"#[job(queue = "q", codec = disque::Json)] #[serde(untagged)] enum E { A(u8) }"#
+        )
+        .is_ok());
+        assert!(check_source(
+            r#"#[job(queue = "q")] struct S { #[serde(skip_serializing, skip_deserializing, default)] a: u8 }"#
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn accept_takes_const_paths() {
+        let model = check_source(r#"#[job(queue = "q", accept = [OLD, v1::FP, 0x2])] struct S;"#)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let accept: Vec<String> = model
+            .accept
+            .iter()
+            .map(|f| f.to_token_stream().to_string().replace(' ', ""))
+            .collect();
+        assert_eq!(accept, ["OLD", "v1::FP", "2u64"]);
     }
 }

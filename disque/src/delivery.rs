@@ -6,7 +6,12 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use crate::client::NodeAddr;
-use crate::{id::JobId, job::Job, Client, Error};
+use crate::{
+    error::DecodeFailure,
+    id::JobId,
+    job::{self, dead_letter::DeadLetter, payload::PayloadError, Job},
+    Client, Error,
+};
 
 /// A job taken from a queue: acknowledge it ([`ack`](Delivery::ack)) once
 /// done, or give it back ([`nack`](Delivery::nack)). Dropped without either,
@@ -93,8 +98,11 @@ impl Delivery<Vec<u8>> {
     ///
     /// On failure the job is left as it is (active, neither acked nor
     /// nacked): Disque delivers it again after its retry time, so a consumer
-    /// of the right type can still take it. The error is
-    /// [`Error::Decode`], naming the job id and queue.
+    /// of the right type can still take it. The error is [`Error::Decode`]
+    /// with a [`DecodeFailure`] that carries the job (id, queue, body,
+    /// counters, fingerprints) and can move it to its dead-letter queue in
+    /// one call. For an at-most-once job (RETRY 0) Disque will not deliver
+    /// it again: the failure's `body` is then the only copy left.
     ///
     #[cfg_attr(feature = "derive", doc = "```")]
     #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
@@ -114,16 +122,67 @@ impl Delivery<Vec<u8>> {
     /// # Ok(()) }
     /// ```
     pub fn decode<J: Job>(self) -> Result<Delivery<J>, Error> {
-        let value = crate::job::decode_payload::<J>(self.id.as_str(), &self.queue, &self.value)?;
-        Ok(Delivery {
-            client: self.client,
-            id: self.id,
-            queue: self.queue,
-            nacks: self.nacks,
-            additional_deliveries: self.additional_deliveries,
+        match job::decode_payload::<J>(&self.value) {
+            Ok(value) => Ok(Delivery {
+                client: self.client,
+                id: self.id,
+                queue: self.queue,
+                nacks: self.nacks,
+                additional_deliveries: self.additional_deliveries,
+                value,
+                node: self.node,
+            }),
+            Err(error) => Err(Error::Decode(Box::new(DecodeFailure::from_delivery(
+                self, error,
+            )))),
+        }
+    }
+
+    /// Moves the job to its dead-letter queue, `<queue>.dead` (see
+    /// [`DeadLetter`] for the naming rule and the envelope that keeps
+    /// `reason`, the original queue, id, counters and body), then
+    /// acknowledges the original. Returns the id of the dead-letter job.
+    ///
+    /// The dead-letter job is added with the client's job defaults. If the
+    /// acknowledgement fails after the add, the error is returned and the
+    /// original comes back after its retry time: a job may then be in both
+    /// queues, never in neither.
+    ///
+    /// ```
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// use disque::DeadLetter;
+    ///
+    /// let id = client.add(b"poison".as_slice(), "mail").await?;
+    /// let job = client.get(&["mail"]).await?.expect("queued above");
+    /// job.dead_letter("handler gave up").await?;
+    /// assert!(client.show(&id).await?.is_none()); // acknowledged
+    /// let dead = client.get(&["mail.dead"]).await?.expect("moved");
+    /// let letter = DeadLetter::parse(dead.body()).expect("an envelope");
+    /// assert_eq!((letter.reason.as_str(), letter.body.as_slice()), ("handler gave up", &b"poison"[..]));
+    /// assert_eq!(letter.id, id.as_str());
+    /// # Ok(()) }
+    /// ```
+    pub async fn dead_letter(self, reason: &str) -> Result<JobId, Error> {
+        let Delivery {
+            client,
+            id,
+            queue,
+            nacks,
+            additional_deliveries,
             value,
-            node: self.node,
-        })
+            node: _,
+        } = self;
+        let letter = DeadLetter {
+            queue,
+            id: id.as_str().to_owned(),
+            reason: reason.to_owned(),
+            nacks,
+            additional_deliveries,
+            body: value,
+        };
+        move_aside(&client, &id, letter).await
     }
 
     /// The raw body.
@@ -139,6 +198,156 @@ impl Delivery<Vec<u8>> {
     /// ```
     pub fn body(&self) -> &[u8] {
         &self.value
+    }
+}
+
+impl<J: Job> Delivery<J> {
+    /// Moves the job to its dead-letter queue, `<queue>.dead`, with `reason`,
+    /// then acknowledges the original; as for a raw delivery
+    /// ([`Delivery::<Vec<u8>>::dead_letter`](Delivery::dead_letter)), the
+    /// body kept in the envelope being the value encoded again as a payload
+    /// of `J`. Used, say, for a job past its delivery limit.
+    ///
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize, disque::Job)]
+    /// #[job(queue = "typed-dead-doc")]
+    /// struct Charge { cents: u64 }
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.enqueue(&Charge { cents: 5 }).await?;
+    /// let job = client.consume::<Charge>().await?;
+    /// // Say, a worker's delivery limit was reached:
+    /// job.dead_letter("delivered too often").await?;
+    /// let dead = client.get(&["typed-dead-doc.dead"]).await?.expect("moved");
+    /// let letter = disque::DeadLetter::parse(dead.body()).expect("an envelope");
+    /// assert_eq!(disque::decode_payload::<Charge>(&letter.body).unwrap().cents, 5);
+    /// # Ok(()) }
+    /// ```
+    pub async fn dead_letter(self, reason: &str) -> Result<JobId, Error> {
+        let body = job::encode_payload(&self.value)?;
+        let letter = DeadLetter {
+            queue: self.queue,
+            id: self.id.as_str().to_owned(),
+            reason: reason.to_owned(),
+            nacks: self.nacks,
+            additional_deliveries: self.additional_deliveries,
+            body,
+        };
+        move_aside(&self.client, &self.id, letter).await
+    }
+}
+
+/// Adds `letter` to the dead-letter queue of its queue, then acknowledges `id`.
+async fn move_aside(client: &Client, id: &JobId, letter: DeadLetter) -> Result<JobId, Error> {
+    let dead_queue = DeadLetter::queue_for(&letter.queue);
+    let dead = client.add(letter.to_bytes(), &dead_queue).await?;
+    client.ack([id]).await?;
+    Ok(dead)
+}
+
+impl DecodeFailure {
+    /// The failure of `delivery`'s body to decode.
+    pub(crate) fn from_delivery(delivery: Delivery<Vec<u8>>, error: PayloadError) -> Self {
+        DecodeFailure {
+            id: delivery.id,
+            queue: delivery.queue,
+            body: delivery.value,
+            nacks: delivery.nacks,
+            additional_deliveries: delivery.additional_deliveries,
+            expected_fingerprint: error.expected_fingerprint,
+            found_fingerprint: error.found_fingerprint,
+            reason: error.reason,
+        }
+    }
+
+    /// A failure for `delivery` with the fingerprints and reason given.
+    pub(crate) fn of(
+        delivery: &Delivery<Vec<u8>>,
+        expected_fingerprint: u64,
+        found_fingerprint: Option<u64>,
+        reason: String,
+    ) -> Self {
+        DecodeFailure {
+            id: delivery.id.clone(),
+            queue: delivery.queue.clone(),
+            body: delivery.value.clone(),
+            nacks: delivery.nacks,
+            additional_deliveries: delivery.additional_deliveries,
+            expected_fingerprint,
+            found_fingerprint,
+            reason,
+        }
+    }
+
+    /// Moves the job to its dead-letter queue, `<queue>.dead`, through
+    /// `client`, keeping `reason` (followed by the decode failure's own
+    /// reason) in the [`DeadLetter`] envelope, then acknowledges the
+    /// original: [`Delivery::dead_letter`] in one call from the error.
+    ///
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
+    /// # use serde::{Deserialize, Serialize};
+    /// #[derive(Serialize, Deserialize, disque::Job)]
+    /// #[job(queue = "poison-doc")]
+    /// struct Invoice { total: u64 }
+    ///
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// let id = client.add(b"{\"total\": 5}".as_slice(), "poison-doc").await?;
+    /// if let Err(disque::Error::Decode(failure)) = client.consume::<Invoice>().await {
+    ///     failure.dead_letter(&client, "undecodable").await?;
+    /// }
+    /// assert!(client.show(&id).await?.is_none());
+    /// let dead = client.get(&["poison-doc.dead"]).await?.expect("moved");
+    /// let letter = disque::DeadLetter::parse(dead.body()).expect("an envelope");
+    /// assert!(letter.reason.starts_with("undecodable: expected a payload of"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn dead_letter(self, client: &Client, reason: &str) -> Result<JobId, Error> {
+        let letter = DeadLetter {
+            queue: self.queue,
+            id: self.id.as_str().to_owned(),
+            reason: format!("{reason}: {}", self.reason),
+            nacks: self.nacks,
+            additional_deliveries: self.additional_deliveries,
+            body: self.body,
+        };
+        move_aside(client, &self.id, letter).await
+    }
+
+    /// The job as a raw delivery through `client`, to give it back (`nack`),
+    /// acknowledge it, or decode it as another type.
+    ///
+    #[cfg_attr(feature = "derive", doc = "```")]
+    #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Serialize, Deserialize, disque::Job)]
+    /// # #[job(queue = "back-doc")]
+    /// # struct Resize { width: u32 }
+    /// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+    /// # let node = disque_embedded::Node::start_ephemeral().await?;
+    /// # let client = disque::Client::connect(node.addr()).await?;
+    /// client.add(b"?".as_slice(), "back-doc").await?;
+    /// if let Err(disque::Error::Decode(failure)) = client.consume::<Resize>().await {
+    ///     failure.into_delivery(&client).nack().await?;
+    /// }
+    /// assert_eq!(client.len("back-doc").await?, 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn into_delivery(self, client: &Client) -> Delivery<Vec<u8>> {
+        Delivery::new(
+            client.clone(),
+            self.id,
+            self.queue,
+            self.body,
+            self.nacks,
+            self.additional_deliveries,
+        )
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::io;
 
+use crate::id::JobId;
+
 /// Everything that can go wrong talking to Disque.
 ///
 /// Match on the variants, or use the predicates ([`Error::is_retryable`],
@@ -66,16 +68,86 @@ pub enum Error {
     /// A payload could not be encoded for a job type.
     #[error("job payload could not be encoded: {0}")]
     Encode(String),
-    /// A typed payload could not be decoded as the job type the consumer asked for.
-    #[error("job {id} from queue {queue:?} could not be decoded: {reason}")]
-    Decode {
-        /// The job's id.
-        id: String,
-        /// The queue it came from.
-        queue: String,
-        /// What was expected and what was found.
-        reason: String,
-    },
+    /// A typed payload could not be decoded as the job type the consumer
+    /// asked for. The job was left as it is (active: it comes back after its
+    /// retry time); the [`DecodeFailure`] carries it (id, queue, body,
+    /// counters) and can move it to its dead-letter queue in one call.
+    #[error("job {} from queue {:?} could not be decoded: {}", .0.id, .0.queue, .0.reason)]
+    Decode(Box<DecodeFailure>),
+}
+
+/// A job that could not be decoded as the consumer's job type: everything
+/// needed to move it aside (`dead_letter`), give it back (`nack` through
+/// `into_delivery`) or look at it, including its body — for an at-most-once
+/// job (RETRY 0) the only copy left.
+///
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Serialize, Deserialize, disque::Job, Debug)]
+/// # #[job(queue = "failure-doc")]
+/// # struct Resize { width: u32 }
+/// # #[tokio::main] async fn main() -> Result<(), disque::Error> {
+/// # let node = disque_embedded::Node::start_ephemeral().await?;
+/// # let client = disque::Client::connect(node.addr()).await?;
+/// client.add(b"not a payload".as_slice(), "failure-doc").await?;
+/// match client.consume::<Resize>().await {
+///     Err(disque::Error::Decode(failure)) => {
+///         assert_eq!(failure.body, b"not a payload");
+///         assert_eq!(failure.found_fingerprint, None);
+///         let dead = failure.dead_letter(&client, "not a Resize").await?;
+///         assert_eq!(client.len("failure-doc.dead").await?, 1);
+///         # let _ = dead;
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecodeFailure {
+    /// The job's id.
+    pub id: JobId,
+    /// The queue it came from.
+    pub queue: String,
+    /// Its body as received (payload header included).
+    pub body: Vec<u8>,
+    /// Its NACK count.
+    pub nacks: u64,
+    /// Its additional-deliveries count.
+    pub additional_deliveries: u64,
+    /// The fingerprint of the job type the consumer asked for (0 when the
+    /// job came from a queue none of the consumer's types takes).
+    pub expected_fingerprint: u64,
+    /// The fingerprint in the body's header, if it has one.
+    pub found_fingerprint: Option<u64>,
+    /// What was expected and what was found, in words.
+    pub reason: String,
+}
+
+impl std::fmt::Debug for DecodeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const PREVIEW: usize = 32;
+        let shown = &self.body[..self.body.len().min(PREVIEW)];
+        f.debug_struct("DecodeFailure")
+            .field("id", &self.id)
+            .field("queue", &self.queue)
+            .field(
+                "body",
+                &format_args!(
+                    "{} bytes \"{}{}\"",
+                    self.body.len(),
+                    shown.escape_ascii(),
+                    if self.body.len() > PREVIEW { "…" } else { "" }
+                ),
+            )
+            .field("nacks", &self.nacks)
+            .field("additional_deliveries", &self.additional_deliveries)
+            .field("expected_fingerprint", &self.expected_fingerprint)
+            .field("found_fingerprint", &self.found_fingerprint)
+            .field("reason", &self.reason)
+            .finish()
+    }
 }
 
 impl Error {
@@ -427,11 +499,16 @@ mod tests {
             (Error::Protocol(s()), false, false, false, false),
             (Error::Encode(s()), false, false, false, false),
             (
-                Error::Decode {
-                    id: s(),
+                Error::Decode(Box::new(DecodeFailure {
+                    id: JobId::parse("D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1").unwrap(),
                     queue: s(),
+                    body: vec![],
+                    nacks: 0,
+                    additional_deliveries: 0,
+                    expected_fingerprint: 1,
+                    found_fingerprint: None,
                     reason: s(),
-                },
+                })),
                 false,
                 false,
                 false,

@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 
 #[allow(unused_imports)]
 use disque::{
-    AckMode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats, WorkerSummary,
+    decode_payload, encode_payload, Bincode, Client, ClientBuilder, Codec, CodecError,
+    ConsumeOptions, DeadLetter, DecodeFailure, Delivery, Error, Hello, Info, InfoSection, Job,
+    JobId, JobInfo, JobOp, JobOptions, JobScanOptions, JobSet, JobState, NodeInfo, PauseState,
+    PayloadError, QueueScanOptions, QueueStats, ReceivedJob, ToAddrs, DEFAULT_PORT,
 };
 #[allow(unused_imports)]
 use disque::{
-    Bincode, Client, ClientBuilder, ClusterNode, Codec, CodecError, ConsumeOptions, Delivery,
-    Error, Hello, Info, InfoSection, Job, JobId, JobInfo, JobOp, JobOptions, JobScanOptions,
-    JobSet, JobState, NodeInfo, PauseState, QueueScanOptions, QueueStats, ReceivedJob, ToAddrs,
-    DEFAULT_PORT,
+    AckMode, ClusterNode, RetryPolicy, Worker, WorkerBuilder, WorkerCounters, WorkerStats,
+    WorkerSummary,
 };
 
 /// Every name `lib.rs` re-exports at the root (`Job` and `JobSet` are both a
@@ -32,6 +33,8 @@ const ROOT_ITEMS: &[&str] = &[
     "CodecError",
     "ConsumeOptions",
     "DEFAULT_PORT",
+    "DeadLetter",
+    "DecodeFailure",
     "Delivery",
     "Error",
     "Hello",
@@ -48,6 +51,8 @@ const ROOT_ITEMS: &[&str] = &[
     "Json",
     "NodeInfo",
     "PauseState",
+    "PayloadError",
+    "PlainJson",
     "QueueScanOptions",
     "QueueStats",
     "ReceivedJob",
@@ -58,6 +63,8 @@ const ROOT_ITEMS: &[&str] = &[
     "WorkerCounters",
     "WorkerStats",
     "WorkerSummary",
+    "decode_payload",
+    "encode_payload",
 ];
 
 fn src() -> PathBuf {

@@ -8,16 +8,11 @@ use super::counters::add;
 use super::handler::Shared;
 use crate::{Delivery, Error, JobId};
 
-/// Stand-in for `Delivery::dead_letter` (issue 10) until it lands: copies the
-/// body to `<queue>.dead`, then acknowledges the original. The only place the
-/// worker dead-letters through.
+/// `Delivery::dead_letter`: the job moves to `<queue>.dead` in a
+/// `DeadLetter` envelope that keeps `reason`, then the original is
+/// acknowledged. The only place the worker dead-letters through.
 async fn dead_letter(delivery: Delivery, reason: &str) -> Result<JobId, Error> {
-    let client = delivery.client().clone();
-    let queue = format!("{}.dead", delivery.queue());
-    let id = client.add(delivery.body(), &queue).await?;
-    tracing::trace!(reason, "dead-lettered");
-    client.ack([delivery.id()]).await?;
-    Ok(id)
+    delivery.dead_letter(reason).await
 }
 
 /// Dead-letters `delivery` with `reason`, counting and logging the outcome.

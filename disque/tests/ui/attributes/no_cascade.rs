@@ -10,7 +10,7 @@ struct SendEmail {
 }
 
 fn send<J: Job>(job: &J) -> Vec<u8> {
-    disque::__private::encode_payload(job).unwrap()
+    disque::encode_payload(job).unwrap()
 }
 
 fn main() {

@@ -1,4 +1,4 @@
-use disque::__private::{decode_payload, encode_payload};
+use disque::{decode_payload, encode_payload};
 use disque::Job;
 use serde::{Deserialize, Serialize};
 
@@ -21,17 +21,17 @@ struct Pair(u32, String);
 fn main() {
     let body = encode_payload(&Op::Rename("a".into(), "b".into())).unwrap();
     assert_eq!(
-        decode_payload::<Op>("D-id", "ops", &body).unwrap(),
+        decode_payload::<Op>(&body).unwrap(),
         Op::Rename("a".into(), "b".into())
     );
     let body = encode_payload(&Tick).unwrap();
     assert_eq!(
-        decode_payload::<Tick>("D-id", "ticks", &body).unwrap(),
+        decode_payload::<Tick>(&body).unwrap(),
         Tick
     );
     let body = encode_payload(&Pair(1, "one".into())).unwrap();
     assert_eq!(
-        decode_payload::<Pair>("D-id", "pairs", &body).unwrap(),
+        decode_payload::<Pair>(&body).unwrap(),
         Pair(1, "one".into())
     );
 }

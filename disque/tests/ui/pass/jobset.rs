@@ -26,7 +26,7 @@ enum Work {
 }
 
 #[derive(Serialize, Deserialize, Job)]
-#[job(queue = "resize")]
+#[job(queues(Resize<u8> = "resize"))]
 struct Resize<P> {
     pixels: Vec<P>,
 }

@@ -1,5 +1,5 @@
 use disque::{Codec, CodecError, Json};
-use disque::__private::{decode_payload, encode_payload};
+use disque::{decode_payload, encode_payload};
 use disque::Job;
 use serde::{Deserialize, Serialize};
 
@@ -31,13 +31,13 @@ fn main() {
     let body = encode_payload(&Webhook { url: "u".into() }).unwrap();
     assert_eq!(&body[12..], br#"{"url":"u"}"#);
     assert_eq!(
-        decode_payload::<Webhook>("D-id", "webhooks", &body).unwrap(),
+        decode_payload::<Webhook>(&body).unwrap(),
         Webhook { url: "u".into() }
     );
     let body = encode_payload(&Custom(5)).unwrap();
     assert_eq!(body[3], 200);
     assert_eq!(
-        decode_payload::<Custom>("D-id", "custom", &body).unwrap(),
+        decode_payload::<Custom>(&body).unwrap(),
         Custom(5)
     );
 }

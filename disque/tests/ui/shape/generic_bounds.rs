@@ -1,9 +1,9 @@
 use disque::Job;
 use serde::{Deserialize, Serialize};
 
-// A generic job type is a job only for parameters that make it (de)serializable.
+// An instantiation is a job only for parameters that make it (de)serializable.
 #[derive(Serialize, Deserialize, Job)]
-#[job(queue = "resize")]
+#[job(queues(Resize<NotSerde> = "resize-not-serde"))]
 struct Resize<P> {
     pixels: Vec<P>,
 }

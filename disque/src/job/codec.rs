@@ -55,6 +55,17 @@ pub trait Codec: Send + Sync + 'static {
     const ID: u8;
     /// A human-readable name, used in error messages.
     const NAME: &'static str;
+    /// Whether payloads start with the 12-byte header (`false`: the body is
+    /// exactly the codec's bytes, as a producer in another language writes
+    /// them; nothing but the codec then checks what arrives).
+    const HEADER: bool = true;
+    /// Whether the encoding carries its own field names and types (JSON,
+    /// MessagePack with maps…). Then serde decides what is compatible: a
+    /// payload of another shape is decoded if serde can, and the fingerprint
+    /// holds only the type's `version`. Otherwise (bincode) the fingerprint
+    /// holds the whole serde shape and must match, and types that need a
+    /// self-describing format are refused at their first encode.
+    const SELF_DESCRIBING: bool = false;
     /// Appends the encoding of `value` to `out`.
     fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError>;
     /// Decodes exactly `bytes` (trailing bytes are an error) as a `T`.
@@ -89,8 +100,11 @@ impl std::fmt::Display for CodecError {
 
 impl std::error::Error for CodecError {}
 
-/// The name of the built-in codec with this id, if there is one.
-pub fn builtin_name(id: u8) -> Option<&'static str> {
+/// The name of the built-in codec with this id, if there is one (the
+/// payload checks name codecs through `payload::crate_codec_name`, which
+/// must agree: see the tests).
+#[cfg(test)]
+fn builtin_name(id: u8) -> Option<&'static str> {
     match id {
         Bincode::ID => Some(Bincode::NAME),
         JSON_ID => Some(JSON_NAME),
@@ -177,7 +191,9 @@ fn bincode_decode_limited<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize
     )))
 }
 
+#[cfg(any(test, feature = "json"))]
 const JSON_ID: u8 = 2;
+#[cfg(any(test, feature = "json"))]
 const JSON_NAME: &str = "json";
 
 /// JSON (serde_json): self-describing, readable in `SHOW`/`QPEEK`, easy to
@@ -200,6 +216,7 @@ pub struct Json;
 impl Codec for Json {
     const ID: u8 = JSON_ID;
     const NAME: &'static str = JSON_NAME;
+    const SELF_DESCRIBING: bool = true;
 
     fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
         serde_json::to_writer(out, value).map_err(CodecError::new)
@@ -207,6 +224,46 @@ impl Codec for Json {
 
     fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
         serde_json::from_slice(bytes).map_err(CodecError::new)
+    }
+}
+
+/// Plain JSON, without the payload header: the body is exactly the JSON
+/// text, as a producer in Python, Go or any other language writes it, and
+/// serde's rules alone decide what a consumer accepts (unknown fields are
+/// ignored, `#[serde(default)]` fills missing ones). Needs the cargo feature
+/// `json`. The contract for producers in other languages.
+///
+#[cfg_attr(feature = "derive", doc = "```")]
+#[cfg_attr(not(feature = "derive"), doc = "```ignore")]
+/// # #[cfg(feature = "json")] {
+/// #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
+/// #[job(queue = "signups", codec = disque::PlainJson)]
+/// struct Signup { email: String, #[serde(default)] referrer: Option<String> }
+///
+/// // What `r.execute_command("ADDJOB", "signups", '{"email": "a@b.c"}', 0)` sends:
+/// let body = br#"{"email": "a@b.c", "source": "python"}"#;
+/// let signup: Signup = disque::decode_payload(body).unwrap();
+/// assert_eq!(signup, Signup { email: "a@b.c".into(), referrer: None });
+/// assert_eq!(disque::encode_payload(&signup).unwrap(), br#"{"email":"a@b.c","referrer":null}"#);
+/// # }
+/// ```
+#[cfg(feature = "json")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlainJson;
+
+#[cfg(feature = "json")]
+impl Codec for PlainJson {
+    const ID: u8 = JSON_ID;
+    const NAME: &'static str = "plain json";
+    const HEADER: bool = false;
+    const SELF_DESCRIBING: bool = true;
+
+    fn encode<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        Json::encode(value, out)
+    }
+
+    fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+        Json::decode(bytes)
     }
 }
 
@@ -266,6 +323,12 @@ mod tests {
         assert_eq!(builtin_name(Bincode::ID), Some("bincode"));
         assert_eq!(builtin_name(2), Some("json"));
         assert_eq!(builtin_name(0), None);
+        for id in 0..=255 {
+            assert_eq!(
+                builtin_name(id),
+                super::super::payload::crate_codec_name(id)
+            );
+        }
     }
 
     #[cfg(feature = "json")]
