@@ -140,7 +140,7 @@ fn contract<J: Job>() -> Contract<'static> {
 }
 
 /// Encodes a job value into the bytes sent as the ADDJOB body: the payload
-/// header ([`payload`]) followed by the codec's bytes (only the codec's
+/// header (magic, version, codec id, fingerprint) followed by the codec's bytes (only the codec's
 /// bytes for a codec without header, such as `PlainJson`).
 ///
 /// Nothing is encoded that no consumer could decode: with a codec that is
