@@ -98,6 +98,33 @@ async fn redis_add_loop(addr: std::net::SocketAddr, queue: &str, n: usize) -> f6
     rate(n, start.elapsed())
 }
 
+/// The same ADDJOB loop on a bare tokio `TcpStream` (write the command,
+/// read until the reply's `\r\n`): the floor for any tokio client on this
+/// runtime, with no client library at all.
+async fn tokio_add_loop(addr: std::net::SocketAddr, queue: &str, n: usize) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let packed = redis::cmd("ADDJOB")
+        .arg(queue)
+        .arg(BODY)
+        .arg(0)
+        .get_packed_command();
+    let mut buf = [0u8; 512];
+    let start = Instant::now();
+    for _ in 0..n {
+        stream.write_all(&packed).await.expect("write");
+        let mut len = 0;
+        while !buf[..len].ends_with(b"\r\n") {
+            let got = stream.read(&mut buf[len..]).await.expect("read");
+            assert!(got > 0, "connection closed");
+            len += got;
+        }
+        assert_eq!(buf[0], b'+', "ADDJOB reply");
+    }
+    rate(n, start.elapsed())
+}
+
 async fn add_tasks(client: &Client, queue: &str, n: usize) -> f64 {
     let per_task = n / TASKS;
     let start = Instant::now();
@@ -202,9 +229,14 @@ fn main() {
     };
     let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
     let (rt, runtime) = if multi {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build();
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if let Some(w) = std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+        {
+            b.worker_threads(w);
+        }
+        let rt = b.enable_all().build();
         (rt, "multi-thread")
     } else {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -262,6 +294,7 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     let (mut r11, mut r501, mut g11) = (Vec::new(), Vec::new(), Vec::new());
     let getjob = ["GETJOB", "NOHANG", "WITHCOUNTERS", "FROM", "bench-ref"];
     let (mut add1, mut bare, mut add50) = (Vec::new(), Vec::new(), Vec::new());
+    let mut floor = Vec::new();
     let (mut addb, mut getack, mut getackb) = (Vec::new(), Vec::new(), Vec::new());
     // Every path once per round, rounds repeated: a burst of load from
     // elsewhere on the machine then hits one round, not one path.
@@ -284,6 +317,7 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
         );
         add1.push(add_loop(&client, "bench-add", n).await);
         bare.push(redis_add_loop(addr, "bench-add", n).await);
+        floor.push(tokio_add_loop(addr, "bench-add", n).await);
         add50.push(add_tasks(&client, "bench-add50", n * 5).await);
         addb.push(add_batched(&client, "bench-getack", n * 5).await);
         getack.push(get_ack_loop(&client, "bench-getack", n).await);
@@ -291,6 +325,7 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     }
     let (r11, r501, g11) = (median_opt(r11), median_opt(r501), median_opt(g11));
     let (add1, bare, add50) = (median(add1), median(bare), median(add50));
+    let floor = median(floor);
     let (addb, getack, getackb) = (median(addb), median(getack), median(getackb));
 
     let show = |r: Option<f64>| r.map_or("n/a".to_string(), |v| format!("{v:.0}/s"));
@@ -346,6 +381,10 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     println!(
         "| (for comparison) the same `ADDJOB` loop on a bare `redis` multiplexed connection | {bare:.0}/s | {} × R(1,1) | — |",
         ratio(bare, r11)
+    );
+    println!(
+        "| (floor) the same `ADDJOB` loop on a bare tokio `TcpStream`, no client library | {floor:.0}/s | {} × R(1,1) | — |",
+        ratio(floor, r11)
     );
     for (path, rate, measured, target) in rows {
         println!("| {path} | {rate:.0}/s | {measured} | {target} |");

@@ -218,9 +218,14 @@ fn main() {
     };
     let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
     let rt = if multi {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if let Some(w) = std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+        {
+            b.worker_threads(w);
+        }
+        b.enable_all().build()
     } else {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -232,7 +237,13 @@ fn main() {
     } else {
         "current-thread"
     };
-    rt.block_on(run(addr, runtime));
+    // On the multi-thread runtime the paths run in a spawned task (on a
+    // worker thread, as a server's tasks do), unless BENCH_BLOCK_ON is set.
+    if multi && std::env::var("BENCH_BLOCK_ON").is_err() {
+        rt.block_on(async move { tokio::spawn(run(addr, runtime)).await.expect("bench task") });
+    } else {
+        rt.block_on(run(addr, runtime));
+    }
     if let Some((stop, thread)) = node {
         let _ = stop.send(());
         thread.join().expect("node thread");

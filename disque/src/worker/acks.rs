@@ -1,11 +1,14 @@
 //! The ack batcher: ids of jobs whose handler succeeded, acknowledged many
 //! per command.
 //!
-//! The batcher sends as soon as it has ids and no ack of its own is on the
-//! wire, so an id waits at most one round trip (well under the few
-//! milliseconds allowed), and under load the ids that arrive during one round
-//! trip go together in the next command. The fetch loop takes the ids queued
-//! when it sends a `GETJOB NOHANG` and sends them in the same write.
+//! The fetch loop takes the ids queued when it sends a `GETJOB NOHANG` and
+//! sends them in the same write, so while jobs keep coming the batcher has
+//! little to do. It is woken when the first id arrives in an empty queue,
+//! waits [`FLUSH_DELAY`] for more (and for the fetch loop to take them), then
+//! sends what is left: an id waits at most that delay plus one round trip
+//! (well under the few milliseconds allowed). On a multi-thread runtime the
+//! batcher runs beside the fetch loop; without the delay it would take every
+//! id the moment it is pushed, one `ACKJOB` per job.
 
 use std::time::Duration;
 
@@ -37,6 +40,8 @@ pub enum AckMode {
 /// delivered again after their RETRY: at least once, never lost).
 const ATTEMPTS: u32 = 5;
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// How long the batcher lets ids gather before it sends them.
+pub(crate) const FLUSH_DELAY: Duration = Duration::from_millis(1);
 
 /// Ids of finished jobs waiting to be acknowledged: by the batcher task, or
 /// by the fetch loop, which sends them in the same write as its next
@@ -49,10 +54,17 @@ pub(crate) struct AckQueue {
 }
 
 impl AckQueue {
-    /// Queues one id and wakes the batcher.
+    /// Queues one id; wakes the batcher if the queue was empty (else it is
+    /// awake already, or the fetch loop is about to take the ids).
     pub(crate) fn push(&self, id: JobId) {
-        lock(&self.pending).push(id);
-        self.ready.notify_one();
+        let was_empty = {
+            let mut pending = lock(&self.pending);
+            pending.push(id);
+            pending.len() == 1
+        };
+        if was_empty {
+            self.ready.notify_one();
+        }
     }
 
     /// Queues ids again (a send failed) and wakes the batcher.
@@ -102,14 +114,17 @@ pub(crate) async fn run(
     let mut given_up = 0;
     loop {
         let closed = queue.closed.load(Ordering::Acquire);
-        let ids = queue.take();
-        if ids.is_empty() {
+        if lock(&queue.pending).is_empty() {
             if closed {
                 return given_up;
             }
             queue.ready.notified().await;
             continue;
         }
+        if !closed {
+            tokio::time::sleep(FLUSH_DELAY).await;
+        }
+        let ids = queue.take();
         for batch in ids.chunks(max_batch) {
             if !send(&client, mode, batch, &counts).await {
                 given_up += batch.len() as u64;
