@@ -88,8 +88,29 @@ pub trait Job: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 's
     /// `b"DQ" + [1, Codec::ID] + fingerprint.to_le_bytes()`; print the value
     /// once (`println!("{:#018x}", T::fingerprint())`) and hard-code it there.
     fn fingerprint() -> u64 {
-        fingerprint_for::<Self>(Self::VERSION)
+        facts::<Self>().fingerprint
     }
+}
+
+/// What encoding and decoding a `J` need from its shape, worked out on the
+/// first use of the type and then read from a cache (one lookup per job).
+struct TypeFacts {
+    /// `J`'s fingerprint at `J::VERSION`.
+    fingerprint: u64,
+    /// Why the codec cannot carry `J` (a serde call that needs a
+    /// self-describing codec, which `J::Codec` is not), if it cannot.
+    needs_self_describing: Option<String>,
+}
+
+fn facts<J: Job>() -> &'static TypeFacts {
+    static CACHE: shape::PerType<TypeFacts> = std::sync::OnceLock::new();
+    shape::per_type(&CACHE, std::any::TypeId::of::<J>(), || TypeFacts {
+        fingerprint: fingerprint_for::<J>(J::VERSION),
+        needs_self_describing: match shape::traced::<J>() {
+            Traced::NeedsSelfDescribing(call) if !J::Codec::SELF_DESCRIBING => Some(call.clone()),
+            _ => None,
+        },
+    })
 }
 
 /// The hash of `J`'s shape without its version: the traced serde shape, or
@@ -170,16 +191,14 @@ pub fn encode_payload<J: Job>(job: &J) -> Result<Vec<u8>, Error> {
             J::Codec::NAME
         ))
     };
-    if !J::Codec::SELF_DESCRIBING {
-        if let Traced::NeedsSelfDescribing(call) = shape::traced::<J>() {
-            return Err(refuse(format!(
-                "its serde format needs a self-describing codec (it calls `{call}`: an untagged \
-                 or internally tagged enum, `flatten`, …), which {} is not, so no consumer could \
-                 decode it; nothing was sent. Use `#[job(codec = disque::Json)]`, or \
-                 drop that serde attribute",
-                J::Codec::NAME
-            )));
-        }
+    if let Some(call) = &facts::<J>().needs_self_describing {
+        return Err(refuse(format!(
+            "its serde format needs a self-describing codec (it calls `{call}`: an untagged \
+             or internally tagged enum, `flatten`, …), which {} is not, so no consumer could \
+             decode it; nothing was sent. Use `#[job(codec = disque::Json)]`, or \
+             drop that serde attribute",
+            J::Codec::NAME
+        )));
     }
     let header = J::Codec::HEADER.then(|| Header {
         codec: J::Codec::ID,

@@ -31,24 +31,36 @@ pub(crate) enum Traced {
     Untraceable(String),
 }
 
-/// The traced shape of `T`, computed on the first call for each type and
-/// kept for the life of the process.
-pub(crate) fn traced<T: DeserializeOwned + 'static>() -> &'static Traced {
-    static CACHE: OnceLock<RwLock<HashMap<TypeId, &'static Traced>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = TypeId::of::<T>();
+/// A value per type, made on the first call for each type and kept for the
+/// life of the process. (A `static` in a generic function is shared by all
+/// its instantiations, hence the map keyed by type.)
+pub(crate) type PerType<V> = OnceLock<RwLock<HashMap<TypeId, &'static V>>>;
+
+/// The value `cache` holds for type `key`, made with `make` if it has none.
+pub(crate) fn per_type<V: Send + Sync + 'static>(
+    cache: &'static PerType<V>,
+    key: TypeId,
+    make: impl FnOnce() -> V,
+) -> &'static V {
+    let cache = cache.get_or_init(Default::default);
     if let Some(found) = cache.read().ok().and_then(|map| map.get(&key).copied()) {
         return found;
     }
-    let traced = trace::<T>();
+    let made = make();
     let mut map = match cache.write() {
         Ok(map) => map,
         // A panic while holding the lock cannot leave the map half-written
         // (one insert); go on with it.
         Err(poisoned) => poisoned.into_inner(),
     };
-    map.entry(key)
-        .or_insert_with(|| Box::leak(Box::new(traced)))
+    map.entry(key).or_insert_with(|| Box::leak(Box::new(made)))
+}
+
+/// The traced shape of `T`, computed on the first call for each type and
+/// kept for the life of the process.
+pub(crate) fn traced<T: DeserializeOwned + 'static>() -> &'static Traced {
+    static CACHE: PerType<Traced> = OnceLock::new();
+    per_type(&CACHE, TypeId::of::<T>(), trace::<T>)
 }
 
 /// Traces `T` (uncached).
@@ -273,5 +285,19 @@ mod tests {
         let again: *const Traced = traced::<a::Job>();
         assert_eq!(first, again);
         assert_ne!(traced::<a::Job>(), traced::<b::Job>());
+    }
+
+    #[test]
+    fn per_type_makes_each_value_once() {
+        static CACHE: PerType<u32> = OnceLock::new();
+        let made = std::cell::Cell::new(0);
+        let make = |v: u32| {
+            made.set(made.get() + 1);
+            v
+        };
+        assert_eq!(*per_type(&CACHE, TypeId::of::<u8>(), || make(8)), 8);
+        assert_eq!(*per_type(&CACHE, TypeId::of::<u8>(), || make(9)), 8);
+        assert_eq!(*per_type(&CACHE, TypeId::of::<u16>(), || make(16)), 16);
+        assert_eq!(made.get(), 2);
     }
 }
