@@ -28,7 +28,9 @@ use redis::{
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::addrs::NodeAddr;
-use crate::cluster::{Affinity, ClusterNode, Direct, DirectOutcome, NodeTable, LEAVING_PRIORITY};
+use crate::cluster::{
+    Affinity, ClusterNode, Direct, DirectOutcome, Exchange, NodeTable, LEAVING_PRIORITY,
+};
 use crate::reply::Hello;
 use crate::{Error, JobId};
 
@@ -551,16 +553,26 @@ impl Connections {
         pipe.ignore_errors();
         let shared = self.shared().await?;
         let limit = self.config.response_timeout.saturating_add(extra);
-        let mut conn = shared.conn.clone();
-        let values =
-            match tokio::time::timeout(limit, pipe.query_async::<Vec<Value>>(&mut conn)).await {
-                Ok(Ok(v)) => v,
-                Ok(Err(e)) if is_broken(&e) => {
-                    return Err(self.settle(&shared, Fail::Broken(e.to_string()), true))
+        let direct = match &shared.direct {
+            Some(direct) => direct.try_pipeline(&pipe, limit).await,
+            None => Exchange::Busy,
+        };
+        let values = match direct {
+            Exchange::Replies(values) => values,
+            Exchange::Broken(why) => return Err(self.settle(&shared, Fail::Broken(why), true)),
+            Exchange::TimedOut => return Err(self.settle(&shared, Fail::TimedOut(limit), true)),
+            Exchange::Busy => {
+                let mut conn = shared.conn.clone();
+                match tokio::time::timeout(limit, pipe.query_async::<Vec<Value>>(&mut conn)).await {
+                    Ok(Ok(v)) => v,
+                    Ok(Err(e)) if is_broken(&e) => {
+                        return Err(self.settle(&shared, Fail::Broken(e.to_string()), true))
+                    }
+                    Ok(Err(e)) => return Err(classify(&e, &shared.addr)),
+                    Err(_) => return Err(self.settle(&shared, Fail::TimedOut(limit), true)),
                 }
-                Ok(Err(e)) => return Err(classify(&e, &shared.addr)),
-                Err(_) => return Err(self.settle(&shared, Fail::TimedOut(limit), true)),
-            };
+            }
+        };
         let results: Vec<Result<Value, Error>> = values.into_iter().map(value_or_error).collect();
         if results.iter().any(|r| matches!(r, Err(e) if is_leaving(e))) {
             self.drop_main(&shared, "the node is leaving the cluster", false, true);

@@ -42,6 +42,18 @@ pub(crate) struct Direct {
     state: tokio::sync::Mutex<State>,
 }
 
+/// What became of the commands of one write.
+pub(crate) enum Exchange {
+    /// The connection is in use (or cannot be opened): use another.
+    Busy,
+    /// One reply per command, in order (error replies included).
+    Replies(Vec<Value>),
+    /// The connection broke; the commands may have reached the server.
+    Broken(String),
+    /// Not every reply came within the limit (the connection is closed).
+    TimedOut,
+}
+
 /// What became of one command.
 pub(crate) enum Outcome {
     /// The connection is in use (or cannot be opened): use another.
@@ -72,8 +84,29 @@ impl Direct {
 
     /// Runs `cmd` if the connection is free, waiting at most `limit` for the reply.
     pub(crate) async fn try_run(&self, cmd: &redis::Cmd, limit: Duration) -> Outcome {
+        match self.exchange(&cmd.get_packed_command(), 1, limit).await {
+            Exchange::Replies(mut values) => match values.pop() {
+                Some(v) => Outcome::Reply(reply(v)),
+                None => Outcome::Broken("no reply".into()),
+            },
+            Exchange::Busy => Outcome::Busy,
+            Exchange::Broken(why) => Outcome::Broken(why),
+            Exchange::TimedOut => Outcome::TimedOut,
+        }
+    }
+
+    /// Runs the commands of `pipe` in one write if the connection is free,
+    /// waiting at most `limit` for all their replies (error replies are
+    /// values: [`Value::ServerError`]).
+    pub(crate) async fn try_pipeline(&self, pipe: &redis::Pipeline, limit: Duration) -> Exchange {
+        self.exchange(&pipe.get_packed_pipeline(), pipe.len(), limit)
+            .await
+    }
+
+    /// Writes `packed` and reads `replies` replies, if the connection is free.
+    async fn exchange(&self, packed: &[u8], replies: usize, limit: Duration) -> Exchange {
         let Ok(mut st) = self.state.try_lock() else {
-            return Outcome::Busy;
+            return Exchange::Busy;
         };
         if st.in_flight {
             // A cancelled caller left a reply on the way: start afresh.
@@ -83,7 +116,7 @@ impl Direct {
         }
         if st.stream.is_none() {
             if st.failed_at.is_some_and(|t| t.elapsed() < RETRY_OPEN_AFTER) {
-                return Outcome::Busy;
+                return Exchange::Busy;
             }
             match tokio::time::timeout(self.connect_timeout, self.open()).await {
                 Ok(Ok(s)) => {
@@ -93,19 +126,19 @@ impl Direct {
                 }
                 _ => {
                     st.failed_at = Some(Instant::now());
-                    return Outcome::Busy;
+                    return Exchange::Busy;
                 }
             }
         }
-        let packed = cmd.get_packed_command();
         st.in_flight = true;
-        let outcome = match tokio::time::timeout(limit, round_trip(&mut st, &packed)).await {
-            Ok(Ok(v)) => Outcome::Reply(reply(v)),
-            Ok(Err(why)) => Outcome::Broken(why),
-            Err(_) => Outcome::TimedOut,
+        let outcome = match tokio::time::timeout(limit, round_trip(&mut st, packed, replies)).await
+        {
+            Ok(Ok(values)) => Exchange::Replies(values),
+            Ok(Err(why)) => Exchange::Broken(why),
+            Err(_) => Exchange::TimedOut,
         };
         match outcome {
-            Outcome::Reply(_) => st.in_flight = false,
+            Exchange::Replies(_) => st.in_flight = false,
             _ => {
                 st.stream = None;
                 st.buf.clear();
@@ -134,28 +167,32 @@ impl Direct {
         };
         if let Some(pw) = &self.password {
             let auth = redis::cmd("AUTH").arg(pw).get_packed_command();
-            match round_trip(&mut st, &auth).await.map(reply)? {
-                Ok(_) => {}
-                Err(e) => return Err(e.to_string()),
+            let answer = round_trip(&mut st, &auth, 1).await?.pop();
+            if let Some(Err(e)) = answer.map(reply) {
+                return Err(e.to_string());
             }
         }
         st.stream.ok_or_else(|| "no stream".to_owned())
     }
 }
 
-/// Writes `packed` and reads one whole reply.
-async fn round_trip(st: &mut State, packed: &[u8]) -> Result<Value, String> {
+/// Writes `packed` and reads `replies` whole replies.
+async fn round_trip(st: &mut State, packed: &[u8], replies: usize) -> Result<Vec<Value>, String> {
     let State { stream, buf, .. } = st;
     let Some(stream) = stream.as_mut() else {
         return Err("not connected".into());
     };
     stream.write_all(packed).await.map_err(|e| e.to_string())?;
-    loop {
-        match frame_end(buf, 0) {
+    let mut values = Vec::with_capacity(replies);
+    // Where the next reply starts: the bytes before it are dropped at the end.
+    let mut at = 0;
+    while values.len() < replies {
+        match frame_end(buf, at) {
             Ok(Some(end)) => {
-                let value = redis::parse_redis_value(&buf[..end]).map_err(|e| e.to_string());
-                buf.drain(..end);
-                return value;
+                let value = redis::parse_redis_value(&buf[at..end]).map_err(|e| e.to_string())?;
+                values.push(value);
+                at = end;
+                continue;
             }
             Ok(None) => {}
             Err(()) => return Err("malformed reply".into()),
@@ -166,6 +203,8 @@ async fn round_trip(st: &mut State, packed: &[u8]) -> Result<Value, String> {
             return Err("connection closed by the server".into());
         }
     }
+    buf.drain(..at);
+    Ok(values)
 }
 
 /// An error reply becomes an [`Error`], as on the multiplexed connection.
@@ -220,6 +259,66 @@ fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::net::TcpListener;
+
+    /// A server that reads one pipeline (up to its final `last` argument)
+    /// and answers `replies` one byte per write, then closes.
+    async fn fragmenting_server(replies: &'static [u8]) -> (Direct, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.expect("accept");
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !got.ends_with(b"last\r\n") {
+                let n = sock.read(&mut chunk).await.expect("read");
+                assert!(n > 0, "client closed early");
+                got.extend_from_slice(&chunk[..n]);
+            }
+            for b in replies {
+                sock.write_all(&[*b]).await.expect("write");
+                sock.flush().await.expect("flush");
+            }
+        });
+        let addr = NodeAddr::parse(&format!("127.0.0.1:{port}")).expect("address");
+        let direct = Direct::new(
+            std::sync::Arc::new(addr),
+            None,
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+        );
+        (direct, server)
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_gets_every_reply_in_order_across_fragmented_reads() {
+        let (direct, server) =
+            fragmenting_server(b"+OK\r\n-ERR no\r\n*2\r\n$1\r\na\r\n:7\r\n").await;
+        let mut pipe = redis::pipe();
+        pipe.cmd("PING").cmd("BAD").cmd("ECHO").arg("last");
+        let Exchange::Replies(values) = direct.try_pipeline(&pipe, Duration::from_secs(5)).await
+        else {
+            panic!("no replies");
+        };
+        assert_eq!(values.len(), 3);
+        assert_eq!(values[0], Value::Okay);
+        assert!(matches!(&values[1], Value::ServerError(e) if e.details() == Some("no")));
+        assert_eq!(
+            values[2],
+            Value::Array(vec![Value::BulkString(b"a".to_vec()), Value::Int(7)])
+        );
+        server.await.expect("server");
+    }
+
+    #[tokio::test]
+    async fn a_pipeline_cut_short_is_broken_not_partial() {
+        let (direct, server) = fragmenting_server(b"+OK\r\n").await;
+        let mut pipe = redis::pipe();
+        pipe.cmd("PING").cmd("ECHO").arg("last");
+        let outcome = direct.try_pipeline(&pipe, Duration::from_secs(5)).await;
+        server.await.expect("server");
+        assert!(matches!(outcome, Exchange::Broken(_)), "one reply of two must not pass");
+    }
 
     #[test]
     fn finds_the_end_of_each_reply_kind() {

@@ -7,7 +7,7 @@ mod direct;
 mod table;
 
 pub(crate) use affinity::Affinity;
-pub(crate) use direct::{Direct, Outcome as DirectOutcome};
+pub(crate) use direct::{Direct, Exchange, Outcome as DirectOutcome};
 pub(crate) use table::{NodeTable, LEAVING_PRIORITY};
 
 /// One node the client knows, as shown by [`Client::nodes`](crate::Client::nodes):
