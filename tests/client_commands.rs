@@ -134,7 +134,9 @@ async fn fast_ack_nack_working_enqueue_dequeue_del_job() {
         .add(b"a", &q)
         .await
         .unwrap();
-    let b = client.add(b"b", &q).await.unwrap();
+    // DELJOB removes a job from the node it is sent to only: in a cluster,
+    // `b` has a single copy so that it is gone from every node after it.
+    let b = client.replicate(1).add(b"b", &q).await.unwrap();
 
     assert_eq!(client.dequeue([&a]).await.unwrap(), 1);
     assert_eq!(client.len(&q).await.unwrap(), 1);

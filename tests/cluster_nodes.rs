@@ -392,3 +392,138 @@ async fn wait_blocked_clients(node: &Node, n: u64) {
     }
     panic!("no blocked client on {} after 5 s", node.addr());
 }
+
+/// A job for the dead-letter routing tests.
+#[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
+#[job(queue = "disque-rs-cluster-dead-letter")]
+struct Parcel {
+    weight: u32,
+}
+
+/// Two nodes, and a client that took a job (body `body`, queue `q`) from
+/// node A and whose main connection has since moved to node B, A still
+/// holding the job, active. Returns the nodes, the client, the raw
+/// delivery and the job's id.
+async fn delivered_by_a_main_on_b(
+    name: &str,
+    q: &str,
+    body: &[u8],
+) -> Option<(Vec<Node>, Client, disque::Delivery, JobId)> {
+    let Some(nodes) = cluster(2).await else {
+        skip(name, "needs embedded nodes presenting a membership");
+        return None;
+    };
+    let client = Client::builder()
+        .hello_interval(None)
+        .consumer_affinity(false)
+        .connect(nodes[0].addr())
+        .await
+        .unwrap();
+    let id = client
+        .retry(Duration::from_secs(60))
+        .add(body, q)
+        .await
+        .unwrap();
+    let job = client.get(&[q]).await.unwrap().expect("queued on A");
+    assert_eq!(job.id(), &id);
+    // A refuses ADDJOB while leaving: the main connection moves to B, and
+    // stays there once A is back (no periodic HELLO).
+    nodes[0].set_leaving(true);
+    client
+        .add(b"elsewhere", &unique_queue("move"))
+        .await
+        .unwrap();
+    nodes[0].set_leaving(false);
+    assert_eq!(client.node(), nodes[1].addr().to_string());
+    // A holds the job, B does not.
+    let on_b = Client::connect(nodes[1].addr()).await.unwrap();
+    assert!(on_b.show(&id).await.unwrap().is_some(), "found on A");
+    Some((nodes, client, job, id))
+}
+
+/// The original is gone from A (and every node), and the dead letter is
+/// in `<q>.dead`.
+async fn moved_to_dead_letter(nodes: &[Node], client: &Client, q: &str, id: &JobId, dead: &JobId) {
+    let on_a = Client::builder()
+        .hello_interval(None)
+        .connect(nodes[0].addr())
+        .await
+        .unwrap();
+    assert_eq!(on_a.node(), nodes[0].addr().to_string());
+    assert!(on_a.show(id).await.unwrap().is_none(), "acked on A");
+    assert_eq!(on_a.len(q).await.unwrap(), 0);
+    let dead_q = format!("{q}.dead");
+    assert_eq!(client.len(&dead_q).await.unwrap(), 1);
+    let letter = client
+        .get(&[dead_q.as_str()])
+        .await
+        .unwrap()
+        .expect("the dead letter");
+    assert_eq!(letter.id(), dead);
+    let envelope = disque::DeadLetter::parse(letter.body()).expect("an envelope");
+    assert_eq!(envelope.id, id.as_str());
+    letter.ack().await.unwrap();
+}
+
+#[tokio::test]
+async fn dead_letter_of_a_raw_delivery_acks_on_the_node_that_delivered_it() {
+    let name = "dead_letter_of_a_raw_delivery_acks_on_the_node_that_delivered_it";
+    let q = unique_queue("dead-routed-raw");
+    let Some((nodes, client, job, id)) = delivered_by_a_main_on_b(name, &q, b"poison").await else {
+        return;
+    };
+    let dead = job.dead_letter("gave up").await.unwrap();
+    moved_to_dead_letter(&nodes, &client, &q, &id, &dead).await;
+}
+
+#[tokio::test]
+async fn dead_letter_of_a_typed_delivery_acks_on_the_node_that_delivered_it() {
+    let name = "dead_letter_of_a_typed_delivery_acks_on_the_node_that_delivered_it";
+    let q = unique_queue("dead-routed-typed");
+    let body = disque::encode_payload(&Parcel { weight: 3 }).unwrap();
+    let Some((nodes, client, job, id)) = delivered_by_a_main_on_b(name, &q, &body).await else {
+        return;
+    };
+    let job = job.decode::<Parcel>().unwrap();
+    assert_eq!(job.weight, 3);
+    let dead = job.dead_letter("too heavy").await.unwrap();
+    moved_to_dead_letter(&nodes, &client, &q, &id, &dead).await;
+}
+
+#[tokio::test]
+async fn dead_letter_of_a_decode_failure_acks_on_the_node_that_delivered_it() {
+    let name = "dead_letter_of_a_decode_failure_acks_on_the_node_that_delivered_it";
+    let q = unique_queue("dead-routed-undecodable");
+    let Some((nodes, client, job, id)) = delivered_by_a_main_on_b(name, &q, b"not json").await
+    else {
+        return;
+    };
+    let Err(Error::Decode(failure)) = job.decode::<Parcel>() else {
+        panic!("decoded a body that is not a Parcel");
+    };
+    let dead = failure.dead_letter(&client, "undecodable").await.unwrap();
+    moved_to_dead_letter(&nodes, &client, &q, &id, &dead).await;
+}
+
+#[tokio::test]
+async fn a_decode_failure_given_back_nacks_on_the_node_that_delivered_it() {
+    let name = "a_decode_failure_given_back_nacks_on_the_node_that_delivered_it";
+    let q = unique_queue("nack-routed-undecodable");
+    let Some((nodes, client, job, id)) = delivered_by_a_main_on_b(name, &q, b"not json").await
+    else {
+        return;
+    };
+    let Err(Error::Decode(failure)) = job.decode::<Parcel>() else {
+        panic!("decoded a body that is not a Parcel");
+    };
+    failure.into_delivery(&client).nack().await.unwrap();
+    let on_a = Client::builder()
+        .hello_interval(None)
+        .connect(nodes[0].addr())
+        .await
+        .unwrap();
+    assert_eq!(on_a.len(&q).await.unwrap(), 1, "queued again on A");
+    let again = on_a.get(&[q.as_str()]).await.unwrap().expect("nacked back");
+    assert_eq!((again.id(), again.nacks()), (&id, 1));
+    again.ack().await.unwrap();
+}

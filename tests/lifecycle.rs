@@ -66,7 +66,7 @@ async fn typed_job_enqueue_consume_ack_leaves_nothing() {
     assert_eq!((job.nacks(), job.additional_deliveries()), (0, 0));
     job.ack().await.unwrap();
     assert_eq!(client.len("lifecycle-typed").await.unwrap(), 0);
-    assert!(client.show(&id).await.unwrap().is_none());
+    assert!(common::is_acked(&client, &id).await);
 }
 
 #[tokio::test]
@@ -80,7 +80,7 @@ async fn raw_add_get_ack_leaves_qlen_zero_and_show_nil() {
     assert_eq!((job.id(), job.body()), (&id, &b"body"[..]));
     job.ack().await.unwrap();
     assert_eq!(client.len(&q).await.unwrap(), 0);
-    assert!(client.show(&id).await.unwrap().is_none());
+    assert!(common::is_acked(&client, &id).await);
 }
 
 #[tokio::test]

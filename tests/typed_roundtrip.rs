@@ -78,7 +78,7 @@ async fn round_trip<J: Job + Debug + PartialEq>(client: &Client, job: J) {
     assert_eq!(delivery.queue(), J::QUEUE);
     assert_eq!(delivery.value(), &job);
     delivery.ack().await.unwrap();
-    assert!(client.show(&id).await.unwrap().is_none());
+    assert!(common::is_acked(client, &id).await);
 }
 
 #[tokio::test]

@@ -143,7 +143,10 @@ impl Delivery<Vec<u8>> {
     /// `reason`, the original queue, id, counters and body), then
     /// acknowledges the original. Returns the id of the dead-letter job.
     ///
-    /// The dead-letter job is added with the client's job defaults. If the
+    /// The dead-letter job is added with the client's job defaults, through
+    /// the client's current node; the original is acknowledged where it
+    /// lives, as [`ack`](Delivery::ack) does: on the node that delivered
+    /// it first, then on the other nodes that may hold it. If the
     /// acknowledgement fails after the add, the error is returned and the
     /// original comes back after its retry time: a job may then be in both
     /// queues, never in neither.
@@ -172,7 +175,7 @@ impl Delivery<Vec<u8>> {
             nacks,
             additional_deliveries,
             value,
-            node: _,
+            node,
         } = self;
         let letter = DeadLetter {
             queue,
@@ -182,7 +185,7 @@ impl Delivery<Vec<u8>> {
             additional_deliveries,
             body: value,
         };
-        move_aside(&client, &id, letter).await
+        move_aside(&client, &id, node, letter).await
     }
 
     /// The raw body.
@@ -237,15 +240,27 @@ impl<J: Job> Delivery<J> {
             additional_deliveries: self.additional_deliveries,
             body,
         };
-        move_aside(&self.client, &self.id, letter).await
+        move_aside(&self.client, &self.id, self.node, letter).await
     }
 }
 
-/// Adds `letter` to the dead-letter queue of its queue, then acknowledges `id`.
-async fn move_aside(client: &Client, id: &JobId, letter: DeadLetter) -> Result<JobId, Error> {
+/// Adds `letter` to the dead-letter queue of its queue (through the
+/// client's current node), then acknowledges `id` where it lives: first on
+/// `delivered_by`, the node that handed it out, then on the other nodes
+/// that may hold it, as [`Delivery::ack`] does — a node that does not hold
+/// the job answering 0 is not taken for the acknowledgement.
+async fn move_aside(
+    client: &Client,
+    id: &JobId,
+    delivered_by: Option<Arc<NodeAddr>>,
+    letter: DeadLetter,
+) -> Result<JobId, Error> {
     let dead_queue = DeadLetter::queue_for(&letter.queue);
     let dead = client.add(letter.to_bytes(), &dead_queue).await?;
-    client.ack([id]).await?;
+    client
+        .conns()
+        .run_ids_routed("ACKJOB", &[(id.clone(), delivered_by)])
+        .await?;
     Ok(dead)
 }
 
@@ -261,6 +276,7 @@ impl DecodeFailure {
             expected_fingerprint: error.expected_fingerprint,
             found_fingerprint: error.found_fingerprint,
             reason: error.reason,
+            delivered_by: delivery.node,
         }
     }
 
@@ -280,13 +296,16 @@ impl DecodeFailure {
             expected_fingerprint,
             found_fingerprint,
             reason,
+            delivered_by: delivery.node.clone(),
         }
     }
 
     /// Moves the job to its dead-letter queue, `<queue>.dead`, through
     /// `client`, keeping `reason` (followed by the decode failure's own
     /// reason) in the [`DeadLetter`] envelope, then acknowledges the
-    /// original: [`Delivery::dead_letter`] in one call from the error.
+    /// original on the node that delivered it (as
+    /// [`Delivery::dead_letter`] does): [`Delivery::dead_letter`] in one
+    /// call from the error.
     ///
     #[cfg_attr(feature = "derive", doc = "```")]
     #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
@@ -317,11 +336,12 @@ impl DecodeFailure {
             additional_deliveries: self.additional_deliveries,
             body: self.body,
         };
-        move_aside(client, &self.id, letter).await
+        move_aside(client, &self.id, self.delivered_by, letter).await
     }
 
     /// The job as a raw delivery through `client`, to give it back (`nack`),
-    /// acknowledge it, or decode it as another type.
+    /// acknowledge it, or decode it as another type. It still knows the
+    /// node that delivered it, where `nack`, `ack` and `working` go first.
     ///
     #[cfg_attr(feature = "derive", doc = "```")]
     #[cfg_attr(not(feature = "derive"), doc = "```ignore")]
@@ -340,14 +360,18 @@ impl DecodeFailure {
     /// # Ok(()) }
     /// ```
     pub fn into_delivery(self, client: &Client) -> Delivery<Vec<u8>> {
-        Delivery::new(
+        let delivery = Delivery::new(
             client.clone(),
             self.id,
             self.queue,
             self.body,
             self.nacks,
             self.additional_deliveries,
-        )
+        );
+        match self.delivered_by {
+            Some(node) => delivery.delivered_by(node),
+            None => delivery,
+        }
     }
 }
 

@@ -123,6 +123,9 @@ pub struct DecodeFailure {
     pub found_fingerprint: Option<u64>,
     /// What was expected and what was found, in words.
     pub reason: String,
+    /// The node that delivered the job, where [`DecodeFailure::dead_letter`]
+    /// and [`DecodeFailure::into_delivery`] acknowledge or give it back.
+    pub(crate) delivered_by: Option<std::sync::Arc<crate::client::NodeAddr>>,
 }
 
 impl std::fmt::Debug for DecodeFailure {
@@ -508,6 +511,7 @@ mod tests {
                     expected_fingerprint: 1,
                     found_fingerprint: None,
                     reason: s(),
+                    delivered_by: None,
                 })),
                 false,
                 false,

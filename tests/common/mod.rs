@@ -74,3 +74,15 @@ pub fn unique_queue(prefix: &str) -> String {
 pub fn skip(test: &str, why: &str) {
     println!("SKIPPED {test}: {why}");
 }
+
+/// Whether SHOW says the job `id` is acknowledged. On a single node: no
+/// node knows it any more. In a cluster a node may still hold the job in
+/// state `acked` just after ACKJOB, until every node that had a copy has
+/// confirmed (Disque's acknowledgement garbage collection), so that state
+/// counts as acknowledged too.
+pub async fn is_acked(client: &disque::Client, id: &disque::JobId) -> bool {
+    match client.show(id).await.expect("SHOW answers") {
+        None => true,
+        Some(info) => client.nodes().len() > 1 && info.state == disque::JobState::Acked,
+    }
+}
