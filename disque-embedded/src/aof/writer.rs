@@ -125,6 +125,8 @@ pub fn run(aof: &Aof, mut file: Option<File>) {
                 AppendFsync::No => false,
             };
             if dirty && (due || stop) {
+                #[cfg(test)]
+                aof.hooks.before_fsync();
                 match f.sync_data() {
                     Ok(()) => {
                         aof.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
