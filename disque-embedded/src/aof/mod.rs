@@ -698,6 +698,12 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// `e` with the step that failed and its file in the message (its kind
+/// kept), so that a failed rewrite's log line says where it failed.
+pub(crate) fn failed(e: std::io::Error, step: &str, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{step} {}: {e}", path.display()))
+}
+
 /// The directory part of `path` (`.` for a bare name).
 pub fn dir_of(path: &Path) -> &Path {
     match path.parent() {
