@@ -36,9 +36,13 @@ fn hello_entry(id: &str, ip: &str, port: u16, priority: u32) -> R {
     ])
 }
 
-/// A connection whose every read is bounded by [`REPLY_LIMIT`].
+/// A connection whose every read is bounded by [`REPLY_LIMIT`] and whose
+/// bulk strings must all be UTF-8 (the replies here are text).
 async fn open(node: &Node) -> Conn {
-    Conn::open(node.addr()).await.with_reply_limit(REPLY_LIMIT)
+    Conn::open(node.addr())
+        .await
+        .with_reply_limit(REPLY_LIMIT)
+        .with_utf8_bulks()
 }
 
 /// Polls INFO until `blocked_clients:<n>` (bounded).

@@ -61,6 +61,8 @@ pub struct Conn {
     pub io: BufReader<TcpStream>,
     /// Bound on each [`Conn::read`] (none: wait as long as it takes).
     reply_limit: Option<Duration>,
+    /// Every bulk string read must be UTF-8 (the test fails otherwise).
+    utf8_bulks: bool,
 }
 
 impl Conn {
@@ -68,6 +70,7 @@ impl Conn {
         Conn {
             io: BufReader::new(TcpStream::connect(addr).await.unwrap()),
             reply_limit: None,
+            utf8_bulks: false,
         }
     }
 
@@ -76,6 +79,7 @@ impl Conn {
         Ok(Conn {
             io: BufReader::new(TcpStream::connect(addr).await?),
             reply_limit: None,
+            utf8_bulks: false,
         })
     }
 
@@ -83,6 +87,13 @@ impl Conn {
     /// instead of hanging.
     pub fn with_reply_limit(mut self, limit: Duration) -> Conn {
         self.reply_limit = Some(limit);
+        self
+    }
+
+    /// Every bulk string read must be valid UTF-8: the test fails at the
+    /// first that is not.
+    pub fn with_utf8_bulks(mut self) -> Conn {
+        self.utf8_bulks = true;
         self
     }
 
@@ -156,6 +167,11 @@ impl Conn {
                     let mut buf = vec![0; n + 2];
                     self.io.read_exact(&mut buf).await.unwrap();
                     buf.truncate(n);
+                    if self.utf8_bulks {
+                        if let Err(e) = std::str::from_utf8(&buf) {
+                            panic!("bulk string is not UTF-8: {e}: {buf:?}");
+                        }
+                    }
                     R::Bulk(buf)
                 }
                 "*" if rest == "-1" => R::NilArray,
