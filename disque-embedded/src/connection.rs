@@ -460,6 +460,15 @@ mod tests {
 
     use crate::{AppendFsync, Config, Node};
 
+    /// A directory removed when dropped (also when the test fails).
+    struct TempDir(std::path::PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
     /// Bound on every wait of these tests.
     const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -509,17 +518,17 @@ mod tests {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!(
+        let dir = TempDir(std::env::temp_dir().join(format!(
             "disque-embedded-served-{}-{nanos}",
             std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        )));
+        std::fs::create_dir_all(&dir.0).unwrap();
         let node = Node::start(
             Config::default()
                 .addr(([127, 0, 0, 1], 0))
                 .appendonly(true)
                 .appendfsync(AppendFsync::Always)
-                .dir(&dir),
+                .dir(&dir.0),
         )
         .await
         .unwrap();
@@ -595,6 +604,5 @@ mod tests {
             assert_eq!(show[9..], ["$5", "state", "$6", "active"], "{id}: {show:?}");
         }
         node.shutdown().await;
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
