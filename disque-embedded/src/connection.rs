@@ -18,7 +18,7 @@ use crate::clients::ClientEntry;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
 use crate::shared::{stopped, Shared, Stats};
-use crate::state::Delivered;
+use crate::state::Served;
 
 /// Initial capacity of the read and write buffers.
 const BUF_CAPACITY: usize = 16 * 1024;
@@ -49,7 +49,7 @@ enum BatchEnd {
     /// A GETJOB blocked.
     Wait {
         id: u64,
-        rx: oneshot::Receiver<Option<Delivered>>,
+        rx: oneshot::Receiver<Option<Served>>,
         withcounters: bool,
         timeout_ms: u64,
     },
@@ -75,6 +75,10 @@ struct Client {
     /// Bytes of requests parsed since `rbuf` was last renewed: past
     /// [`SHRINK_ABOVE`], `rbuf` may share its memory with large job bodies.
     parsed_since_renew: usize,
+    /// The delivery record of the served GETJOB whose reply is buffered
+    /// (tests check, when it is written, that the record is durable).
+    #[cfg(test)]
+    served_logged: u64,
 }
 
 /// Per-connection counters, added to [`Stats`] every [`FLUSH_EVERY`]
@@ -131,6 +135,8 @@ pub async fn serve(
         pending: Pending::default(),
         logged: 0,
         parsed_since_renew: 0,
+        #[cfg(test)]
+        served_logged: 0,
     };
     loop {
         c.wait_unpaused().await;
@@ -308,7 +314,7 @@ impl Client {
         &mut self,
         shutdown: &mut watch::Receiver<bool>,
         id: u64,
-        mut rx: oneshot::Receiver<Option<Delivered>>,
+        mut rx: oneshot::Receiver<Option<Served>>,
         withcounters: bool,
         timeout_ms: u64,
     ) -> bool {
@@ -362,7 +368,17 @@ impl Client {
                 _ = stopped(shutdown) => return false,
             }
         };
-        cmd::job_reply::waited(job, withcounters).encode_sharing(
+        if let Some(served) = &job {
+            // Its delivery (queued to active) was logged by whoever served
+            // it: the reply waits for that record like any other change
+            // (`settle`, before it is written).
+            self.logged = self.logged.max(served.logged);
+            #[cfg(test)]
+            {
+                self.served_logged = served.logged;
+            }
+        }
+        cmd::job_reply::waited(job.map(|s| s.job), withcounters).encode_sharing(
             &mut self.wbuf,
             SHARE_BULK_FROM,
             &mut self.chunks,
@@ -394,6 +410,12 @@ impl Client {
     }
 
     async fn write_out(&mut self) -> std::io::Result<()> {
+        #[cfg(test)]
+        if self.served_logged != 0 {
+            self.shared
+                .aof
+                .served_reply_written(std::mem::take(&mut self.served_logged));
+        }
         for chunk in std::mem::take(&mut self.chunks) {
             self.socket.write_all(&chunk).await?;
             self.pending.output += chunk.len() as u64;
@@ -425,5 +447,162 @@ impl<'a> Blocked<'a> {
 impl Drop for Blocked<'_> {
     fn drop(&mut self) {
         self.0.blocked.store(false, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    use crate::{AppendFsync, Config, Node};
+
+    /// A directory removed when dropped (also when the test fails).
+    struct TempDir(std::path::PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Bound on every wait of these tests.
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    fn request(args: &[&str]) -> Vec<u8> {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            out.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        out
+    }
+
+    /// The next `n` lines the node sends on `conn`.
+    async fn lines(conn: &mut BufReader<TcpStream>, n: usize) -> Vec<String> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut line = String::new();
+            let read = tokio::time::timeout(PATIENCE, conn.read_line(&mut line))
+                .await
+                .expect("no reply in time")
+                .unwrap();
+            assert!(
+                read > 0 && line.ends_with("\r\n"),
+                "connection closed: {out:?}"
+            );
+            line.truncate(line.len() - 2);
+            out.push(line);
+        }
+        out
+    }
+
+    /// Polls `cond` until it holds (bounded by [`PATIENCE`]).
+    async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = Instant::now() + PATIENCE;
+        while !cond() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Blocked GETJOBs served by later ADDJOBs under `appendfsync always`:
+    /// each reply is written only once the record of its delivery (queued
+    /// to active) is fsynced, and the consumers share the producer's
+    /// fsyncs (group commit) instead of adding their own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn served_getjobs_are_answered_once_their_delivery_is_fsynced() {
+        const CONSUMERS: usize = 4;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = TempDir(std::env::temp_dir().join(format!(
+            "disque-embedded-served-{}-{nanos}",
+            std::process::id()
+        )));
+        std::fs::create_dir_all(&dir.0).unwrap();
+        let node = Node::start(
+            Config::default()
+                .addr(([127, 0, 0, 1], 0))
+                .appendonly(true)
+                .appendfsync(AppendFsync::Always)
+                .dir(&dir.0),
+        )
+        .await
+        .unwrap();
+        let shared = node.shared.clone();
+        let aof = &shared.aof;
+        let mut consumers = Vec::new();
+        for _ in 0..CONSUMERS {
+            let mut c = BufReader::new(TcpStream::connect(node.addr()).await.unwrap());
+            c.get_mut()
+                .write_all(&request(&["GETJOB", "FROM", "served"]))
+                .await
+                .unwrap();
+            consumers.push(c);
+            // One at a time: they are served in the order they blocked.
+            until("the consumer to block", || {
+                shared.db().blocked_count() == consumers.len()
+            })
+            .await;
+        }
+
+        aof.hooks.hold_fsync(true);
+        let fsyncs_before = aof.stats.fsyncs.load(Ordering::SeqCst);
+        let mut producer = BufReader::new(TcpStream::connect(node.addr()).await.unwrap());
+        let mut adds = Vec::new();
+        for i in 0..CONSUMERS {
+            adds.extend(request(&["ADDJOB", "served", &format!("job-{i}"), "0"]));
+        }
+        producer.get_mut().write_all(&adds).await.unwrap();
+        // With the fsync held, either a consumer's reply is written at once
+        // (what this test catches), or every connection waits for it: the
+        // producer (its ADDJOBs) and each consumer (its delivery).
+        until("the replies to wait for the held fsync", || {
+            aof.acked_waiters() == CONSUMERS + 1
+                || aof.hooks.served_replies.load(Ordering::SeqCst) > 0
+        })
+        .await;
+        aof.hooks.hold_fsync(false);
+
+        let added = lines(&mut producer, CONSUMERS).await;
+        let mut got = Vec::new();
+        for c in &mut consumers {
+            // [[queue, id, body]]: *1 *3 $ queue $ id $ body.
+            let reply = lines(c, 8).await;
+            assert_eq!(reply[..4], ["*1", "*3", "$6", "served"], "{reply:?}");
+            got.push(format!("+{}", reply[5]));
+        }
+        assert_eq!(got, added, "each consumer got one job, in blocking order");
+        assert_eq!(
+            aof.hooks.served_replies.load(Ordering::SeqCst),
+            CONSUMERS as u64
+        );
+        assert_eq!(
+            aof.hooks.served_early.load(Ordering::SeqCst),
+            0,
+            "a served GETJOB was answered before its delivery record was fsynced"
+        );
+        // The writer held at its first fsync took some records; the rest
+        // gathered meanwhile and share one more.
+        let fsyncs = aof.stats.fsyncs.load(Ordering::SeqCst) - fsyncs_before;
+        assert!(
+            (1..=2).contains(&fsyncs),
+            "{fsyncs} fsyncs for {} records",
+            2 * CONSUMERS
+        );
+        for id in &added {
+            let mut c = BufReader::new(TcpStream::connect(node.addr()).await.unwrap());
+            c.get_mut()
+                .write_all(&request(&["SHOW", &id[1..]]))
+                .await
+                .unwrap();
+            // *N, then id, queue, state: each name and value a bulk.
+            let show = lines(&mut c, 13).await;
+            assert_eq!(show[9..], ["$5", "state", "$6", "active"], "{id}: {show:?}");
+        }
+        node.shutdown().await;
     }
 }

@@ -3,126 +3,15 @@
 use std::time::Duration;
 
 use disque_embedded::{Config, Node};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 
-/// A decoded RESP2 reply, enough for these tests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum R {
-    Status(String),
-    Error(String),
-    Int(i64),
-    Bulk(Vec<u8>),
-    Nil,
-    NilArray,
-    Array(Vec<R>),
-}
-
-impl R {
-    fn bulk(s: &str) -> R {
-        R::Bulk(s.as_bytes().to_vec())
-    }
-    fn status(&self) -> String {
-        match self {
-            R::Status(s) => s.clone(),
-            other => panic!("expected a status, got {other:?}"),
-        }
-    }
-    fn items(&self) -> &[R] {
-        match self {
-            R::Array(v) => v,
-            other => panic!("expected an array, got {other:?}"),
-        }
-    }
-}
-
-struct Conn {
-    io: BufReader<TcpStream>,
-}
-
-impl Conn {
-    async fn open(node: &Node) -> Conn {
-        Conn {
-            io: BufReader::new(TcpStream::connect(node.addr()).await.unwrap()),
-        }
-    }
-
-    fn encode(args: &[&[u8]]) -> Vec<u8> {
-        let mut out = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
-        out
-    }
-
-    async fn send(&mut self, args: &[&str]) {
-        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        self.io
-            .get_mut()
-            .write_all(&Self::encode(&args))
-            .await
-            .unwrap();
-    }
-
-    async fn cmd(&mut self, args: &[&str]) -> R {
-        self.send(args).await;
-        self.read().await
-    }
-
-    async fn line(&mut self) -> String {
-        let mut line = String::new();
-        self.io.read_line(&mut line).await.unwrap();
-        assert!(line.ends_with("\r\n"), "truncated reply line {line:?}");
-        line.truncate(line.len() - 2);
-        line
-    }
-
-    fn read(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + '_>> {
-        Box::pin(async move {
-            let line = self.line().await;
-            let (kind, rest) = line.split_at(1);
-            match kind {
-                "+" => R::Status(rest.to_owned()),
-                "-" => R::Error(rest.to_owned()),
-                ":" => R::Int(rest.parse().unwrap()),
-                "$" if rest == "-1" => R::Nil,
-                "$" => {
-                    let n: usize = rest.parse().unwrap();
-                    let mut buf = vec![0; n + 2];
-                    self.io.read_exact(&mut buf).await.unwrap();
-                    buf.truncate(n);
-                    R::Bulk(buf)
-                }
-                "*" if rest == "-1" => R::NilArray,
-                "*" => {
-                    let n: usize = rest.parse().unwrap();
-                    let mut v = Vec::with_capacity(n);
-                    for _ in 0..n {
-                        v.push(self.read().await);
-                    }
-                    R::Array(v)
-                }
-                _ => panic!("unexpected reply line {line:?}"),
-            }
-        })
-    }
-
-    /// True once the server closed the connection.
-    async fn closed(&mut self) -> bool {
-        let mut buf = [0u8; 1];
-        matches!(
-            tokio::time::timeout(Duration::from_secs(5), self.io.read(&mut buf)).await,
-            Ok(Ok(0)) | Ok(Err(_))
-        )
-    }
-}
+mod resp;
+use resp::{Conn, R};
 
 #[tokio::test]
 async fn add_get_ack_round_trip() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     let id = c
         .cmd(&["ADDJOB", "q", "hello\r\n\0world", "0"])
         .await
@@ -147,7 +36,7 @@ async fn add_get_ack_round_trip() {
 #[tokio::test]
 async fn pipelined_requests_are_answered_in_order() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     let mut batch = Vec::new();
     for i in 0..200 {
         let body = format!("job-{i}");
@@ -172,9 +61,9 @@ async fn pipelined_requests_are_answered_in_order() {
 #[tokio::test]
 async fn blocked_clients_are_served_in_the_order_they_blocked() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut first = Conn::open(&node).await;
-    let mut second = Conn::open(&node).await;
-    let mut admin = Conn::open(&node).await;
+    let mut first = Conn::open(node.addr()).await;
+    let mut second = Conn::open(node.addr()).await;
+    let mut admin = Conn::open(node.addr()).await;
     first
         .send(&["GETJOB", "TIMEOUT", "10000", "FROM", "bq"])
         .await;
@@ -206,7 +95,7 @@ async fn wait_blocked(admin: &mut Conn, queue: &str, n: i64) {
 #[tokio::test]
 async fn a_blocked_getjob_times_out_with_a_null_reply() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     assert_eq!(
         c.cmd(&["GETJOB", "TIMEOUT", "100", "FROM", "empty"]).await,
         R::NilArray
@@ -217,8 +106,8 @@ async fn a_blocked_getjob_times_out_with_a_null_reply() {
 #[tokio::test]
 async fn flushall_releases_blocked_clients() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut blocked = Conn::open(&node).await;
-    let mut admin = Conn::open(&node).await;
+    let mut blocked = Conn::open(node.addr()).await;
+    let mut admin = Conn::open(node.addr()).await;
     blocked.send(&["GETJOB", "FROM", "fq"]).await;
     wait_blocked(&mut admin, "fq", 1).await;
     assert_eq!(
@@ -241,7 +130,7 @@ async fn requirepass_refuses_everything_but_auth_and_quit() {
     )
     .await
     .unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     assert_eq!(
         c.cmd(&["QLEN", "q"]).await,
         R::Error("NOAUTH Authentication required.".into())
@@ -264,9 +153,9 @@ async fn requirepass_refuses_everything_but_auth_and_quit() {
 #[tokio::test]
 async fn shutdown_closes_idle_and_blocked_connections() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut idle = Conn::open(&node).await;
-    let mut blocked = Conn::open(&node).await;
-    let mut admin = Conn::open(&node).await;
+    let mut idle = Conn::open(node.addr()).await;
+    let mut blocked = Conn::open(node.addr()).await;
+    let mut admin = Conn::open(node.addr()).await;
     assert_eq!(idle.cmd(&["PING"]).await, R::Status("PONG".into()));
     blocked.send(&["GETJOB", "FROM", "sq"]).await;
     wait_blocked(&mut admin, "sq", 1).await;
@@ -279,10 +168,7 @@ async fn shutdown_closes_idle_and_blocked_connections() {
     // The listener is closed once shutdown returns. Other tests of this
     // binary bind ephemeral ports concurrently and may be given this one
     // again: a connection that succeeds must then reach another node.
-    if let Ok(stream) = TcpStream::connect(addr).await {
-        let mut other = Conn {
-            io: BufReader::new(stream),
-        };
+    if let Ok(mut other) = Conn::try_open(addr).await {
         let hello = tokio::time::timeout(Duration::from_secs(5), other.cmd(&["HELLO"]))
             .await
             .expect("a connection to the stopped node's port got no reply");
@@ -293,7 +179,7 @@ async fn shutdown_closes_idle_and_blocked_connections() {
 #[tokio::test]
 async fn the_shutdown_command_stops_the_node() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     c.send(&["SHUTDOWN"]).await;
     tokio::time::timeout(Duration::from_secs(5), node.stopped())
         .await
@@ -305,7 +191,7 @@ async fn the_shutdown_command_stops_the_node() {
 #[tokio::test]
 async fn command_table_has_disques_32_commands() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     assert_eq!(c.cmd(&["COMMAND", "COUNT"]).await, R::Int(32));
     assert_eq!(c.cmd(&["COMMAND"]).await.items().len(), 32);
     let info = c.cmd(&["COMMAND", "INFO", "GETJOB", "nosuch"]).await;
@@ -324,8 +210,8 @@ async fn command_table_has_disques_32_commands() {
 #[tokio::test]
 async fn config_set_requirepass_applies_to_connected_clients() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut admin = Conn::open(&node).await;
-    let mut other = Conn::open(&node).await;
+    let mut admin = Conn::open(node.addr()).await;
+    let mut other = Conn::open(node.addr()).await;
     assert_eq!(other.cmd(&["QLEN", "q"]).await, R::Int(0));
     assert_eq!(
         admin.cmd(&["CONFIG", "SET", "requirepass", "pw"]).await,
@@ -346,7 +232,7 @@ async fn config_set_requirepass_applies_to_connected_clients() {
 #[tokio::test]
 async fn inline_commands_work() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     c.io.get_mut()
         .write_all(b"PING\r\nADDJOB inl \"hello world\" 0\r\nQPEEK inl 1\r\n")
         .await
@@ -366,8 +252,8 @@ async fn inline_commands_work() {
 #[tokio::test]
 async fn a_blocked_client_that_disconnects_is_forgotten() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut admin = Conn::open(&node).await;
-    let mut gone = Conn::open(&node).await;
+    let mut admin = Conn::open(node.addr()).await;
+    let mut gone = Conn::open(node.addr()).await;
     gone.send(&["GETJOB", "FROM", "dq"]).await;
     wait_blocked(&mut admin, "dq", 1).await;
     drop(gone);
@@ -381,7 +267,7 @@ async fn a_blocked_client_that_disconnects_is_forgotten() {
 #[tokio::test]
 async fn large_pipelined_replies_are_written_in_pieces_and_in_order() {
     let node = Node::start_ephemeral().await.unwrap();
-    let mut c = Conn::open(&node).await;
+    let mut c = Conn::open(node.addr()).await;
     let mut batch = Vec::new();
     for i in 0..40u8 {
         let body = vec![b'a' + (i % 26); 100_000];

@@ -38,7 +38,12 @@ enum End {
 pub fn open(settings: &Settings, db: &mut Db, now: u64) -> std::io::Result<(File, u64)> {
     let path = settings.path();
     // A rewrite cut short by a crash leaves its snapshot: never used.
-    let _ = std::fs::remove_file(settings.temp_path());
+    let temp = settings.temp_path();
+    match std::fs::remove_file(&temp) {
+        Ok(()) => tracing::info!("{}: removed, left by a rewrite cut short", temp.display()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!("{}: cannot remove it: {e}", temp.display()),
+    }
     let len = match std::fs::metadata(&path) {
         Ok(m) => m.len(),
         Err(e) if e.kind() == ErrorKind::NotFound => 0,

@@ -255,6 +255,43 @@ pub struct Aof {
     pub(crate) no_group_commit: bool,
     /// `loading` (INFO).
     pub loading: AtomicBool,
+    /// What the tests hold and observe.
+    #[cfg(test)]
+    pub(crate) hooks: TestHooks,
+}
+
+/// Test hooks: the writer can be held before each `fsync`, and the
+/// connections count the replies of served GETJOBs written before their
+/// delivery record was durable.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct TestHooks {
+    /// While true, the writer waits before each `fsync`.
+    hold_fsync: Mutex<bool>,
+    /// Wakes the writer held by `hold_fsync`.
+    released: Condvar,
+    /// Replies of blocked GETJOBs served later, written out.
+    pub served_replies: AtomicU64,
+    /// Those of them written while their delivery record was not yet
+    /// acknowledged as durable.
+    pub served_early: AtomicU64,
+}
+
+#[cfg(test)]
+impl TestHooks {
+    /// Holds (true) or releases (false) the writer before its `fsync`s.
+    pub fn hold_fsync(&self, hold: bool) {
+        *lock(&self.hold_fsync) = hold;
+        self.released.notify_all();
+    }
+
+    /// Called by the writer before each `fsync`.
+    fn before_fsync(&self) {
+        let mut held = lock(&self.hold_fsync);
+        while *held {
+            held = self.released.wait(held).unwrap_or_else(|e| e.into_inner());
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -282,6 +319,8 @@ impl Aof {
             no_group_commit: std::env::var_os("DISQUE_EMBEDDED_AOF_NO_GROUP_COMMIT")
                 .is_some_and(|v| v == "1"),
             loading: AtomicBool::new(false),
+            #[cfg(test)]
+            hooks: TestHooks::default(),
         }
     }
 
@@ -366,6 +405,22 @@ impl Aof {
         }
         let mut rx = self.acked.subscribe();
         let _ = rx.wait_for(|v| *v >= offset).await;
+    }
+
+    /// Counts, for the tests, the reply of a served GETJOB written out now;
+    /// its delivery record ends at `logged`.
+    #[cfg(test)]
+    pub(crate) fn served_reply_written(&self, logged: u64) {
+        self.hooks.served_replies.fetch_add(1, Ordering::SeqCst);
+        if *self.acked.borrow() < logged {
+            self.hooks.served_early.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// How many tasks wait in [`Aof::wait_acked`] (tests).
+    #[cfg(test)]
+    pub(crate) fn acked_waiters(&self) -> usize {
+        self.acked.receiver_count()
     }
 
     /// Bytes of records not yet written (`aof_buffer_length`).
@@ -641,6 +696,12 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
         let _ = dir;
         Ok(())
     }
+}
+
+/// `e` with the step that failed and its file in the message (its kind
+/// kept), so that a failed rewrite's log line says where it failed.
+pub(crate) fn failed(e: std::io::Error, step: &str, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{step} {}: {e}", path.display()))
 }
 
 /// The directory part of `path` (`.` for a bare name).

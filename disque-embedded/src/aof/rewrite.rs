@@ -10,7 +10,7 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::sync::atomic::Ordering;
 
-use super::{dir_of, record, sync_dir, Swap};
+use super::{dir_of, failed, record, sync_dir, Swap};
 use crate::shared::Shared;
 
 /// Entries of the job table walked per lock of the state.
@@ -37,7 +37,8 @@ pub fn run(shared: &Shared) {
             .create(true)
             .write(true)
             .truncate(true)
-            .open(&temp)?;
+            .open(&temp)
+            .map_err(|e| failed(e, "creating", &temp))?;
         let mut buf = record::header(node_id.as_bytes());
         let mut size = 0u64;
         let mut cursor = Some(0u64);
@@ -47,7 +48,8 @@ pub fn run(shared: &Shared) {
             }
             cursor = shared.db().snapshot(from, CHUNK, &mut buf);
             if buf.len() >= 1 << 20 || cursor.is_none() {
-                file.write_all(&buf)?;
+                file.write_all(&buf)
+                    .map_err(|e| failed(e, "writing", &temp))?;
                 size += buf.len() as u64;
                 buf.clear();
             }
@@ -60,9 +62,10 @@ pub fn run(shared: &Shared) {
                 size,
             }));
         }
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)?;
-        sync_dir(dir_of(&path))?;
+        file.sync_all().map_err(|e| failed(e, "fsync of", &temp))?;
+        std::fs::rename(&temp, &path).map_err(|e| failed(e, "renaming to", &path))?;
+        let dir = dir_of(&path);
+        sync_dir(dir).map_err(|e| failed(e, "fsync of the directory", dir))?;
         Ok(None)
     })();
     match result {
@@ -71,6 +74,7 @@ pub fn run(shared: &Shared) {
             let mut inner = aof.lock_inner();
             if inner.stop {
                 drop(inner);
+                tracing::info!("AOF rewrite abandoned: the append-only file was closed");
                 let _ = std::fs::remove_file(&temp);
                 aof.rewrite_done(false);
                 return;
@@ -80,6 +84,7 @@ pub fn run(shared: &Shared) {
             aof.wake.notify_one();
         }
         Ok(None) if aof.cancel.load(Ordering::Acquire) => {
+            tracing::info!("AOF rewrite abandoned (appendonly turned off or shutdown)");
             let _ = std::fs::remove_file(&temp);
             abandon(shared);
         }

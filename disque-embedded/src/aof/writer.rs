@@ -10,7 +10,7 @@ use std::io::Write;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{dir_of, sync_dir, Aof, AppendFsync, Swap};
+use super::{dir_of, failed, sync_dir, Aof, AppendFsync, Swap};
 
 /// How long a failed write waits before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
@@ -125,6 +125,8 @@ pub fn run(aof: &Aof, mut file: Option<File>) {
                 AppendFsync::No => false,
             };
             if dirty && (due || stop) {
+                #[cfg(test)]
+                aof.hooks.before_fsync();
                 match f.sync_data() {
                     Ok(()) => {
                         aof.stats.fsyncs.fetch_add(1, Ordering::Relaxed);
@@ -208,10 +210,12 @@ fn finish_rewrite(swap: Swap, kept: &[u8]) -> std::io::Result<(File, u64)> {
         size,
     } = swap;
     let result = (|| {
-        file.write_all(kept)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, &path)?;
-        sync_dir(dir_of(&path))
+        file.write_all(kept)
+            .map_err(|e| failed(e, "appending the records kept during the rewrite to", &temp))?;
+        file.sync_all().map_err(|e| failed(e, "fsync of", &temp))?;
+        std::fs::rename(&temp, &path).map_err(|e| failed(e, "renaming to", &path))?;
+        let dir = dir_of(&path);
+        sync_dir(dir).map_err(|e| failed(e, "fsync of the directory", dir))
     })();
     match result {
         Ok(()) => Ok((file, size + kept.len() as u64)),

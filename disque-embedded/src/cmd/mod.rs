@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 use crate::clients::ClientEntry;
 use crate::frame::Reply;
 use crate::shared::Shared;
-use crate::state::{Db, Delivered};
+use crate::state::{Db, Served};
 
 /// What the connection must do after a command.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ pub enum Outcome {
         /// Waiter id in the state.
         id: u64,
         /// Receives the job once one is delivered.
-        rx: oneshot::Receiver<Option<Delivered>>,
+        rx: oneshot::Receiver<Option<Served>>,
         /// WITHCOUNTERS.
         withcounters: bool,
         /// Milliseconds, 0 for no timeout.

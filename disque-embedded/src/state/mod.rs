@@ -138,9 +138,21 @@ pub struct JobDescription<'a> {
     pub body: &'a Bytes,
 }
 
+/// A job handed to a blocked GETJOB when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    /// The job.
+    pub job: Delivered,
+    /// The AOF offset of the end of the record of this delivery (queued to
+    /// active), 0 if none was logged: under `appendfsync always` the reply
+    /// waits until it is on disk, like the reply of any command that
+    /// changed the state.
+    pub logged: u64,
+}
+
 /// The channel a blocked GETJOB waits on: one job, or `None` when the
 /// client is released without one (FLUSHALL, shutdown).
-pub type WaiterTx = oneshot::Sender<Option<Delivered>>;
+pub type WaiterTx = oneshot::Sender<Option<Served>>;
 
 /// A client blocked in GETJOB.
 #[derive(Debug)]
@@ -688,17 +700,23 @@ impl Db {
                 self.unblock(wid);
                 continue;
             }
+            let log_before = self.log_end();
             let Some(key) = self.fetch(qname, now) else {
                 return;
             };
             let Some(job) = self.delivered(&key) else {
                 return;
             };
-            self.unblock_and_send(wid, job, key);
+            let logged = if self.log_end() == log_before {
+                0
+            } else {
+                self.log_end()
+            };
+            self.unblock_and_send(wid, Served { job, logged }, key);
         }
     }
 
-    fn unblock_and_send(&mut self, wid: u64, job: Delivered, key: JobKey) {
+    fn unblock_and_send(&mut self, wid: u64, job: Served, key: JobKey) {
         let Some(w) = self.waiters.remove(&wid) else {
             return;
         };

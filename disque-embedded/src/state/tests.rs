@@ -152,7 +152,8 @@ fn blocked_clients_get_one_job_each_in_blocking_order() {
     assert_eq!(db.queue(b"q").unwrap().blocked.len(), 2);
     let first = db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap().0;
     let got = rx1.try_recv().unwrap().unwrap();
-    assert_eq!(&got.id, &db.job_id(&first).unwrap());
+    assert_eq!(&got.job.id, &db.job_id(&first).unwrap());
+    assert_eq!(got.logged, 0, "nothing is logged without an AOF");
     assert!(rx2.try_recv().is_err());
     assert_eq!(db.job(&first).unwrap().state, JobState::Active);
     db.add_job(&job(b"q", 300, 3600, 0), T0).unwrap();

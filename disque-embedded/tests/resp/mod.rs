@@ -34,6 +34,14 @@ impl R {
             other => panic!("expected a bulk string, got {other:?}"),
         }
     }
+    /// A bulk string that must be valid UTF-8 (panics otherwise).
+    pub fn string(&self) -> String {
+        match self {
+            R::Bulk(b) => String::from_utf8(b.clone())
+                .unwrap_or_else(|e| panic!("bulk string is not UTF-8: {e}: {b:?}")),
+            other => panic!("expected a bulk string, got {other:?}"),
+        }
+    }
     pub fn int(&self) -> i64 {
         match self {
             R::Int(n) => *n,
@@ -50,24 +58,68 @@ impl R {
 
 /// One connection.
 pub struct Conn {
-    io: BufReader<TcpStream>,
+    pub io: BufReader<TcpStream>,
+    /// Bound on each [`Conn::read`] (none: wait as long as it takes).
+    reply_limit: Option<Duration>,
+    /// Every bulk string read must be UTF-8 (the test fails otherwise).
+    utf8_bulks: bool,
 }
 
 impl Conn {
     pub async fn open(addr: std::net::SocketAddr) -> Conn {
         Conn {
             io: BufReader::new(TcpStream::connect(addr).await.unwrap()),
+            reply_limit: None,
+            utf8_bulks: false,
         }
     }
 
-    pub async fn send_bytes(&mut self, args: &[&[u8]]) {
+    /// A connection, or the error of connecting.
+    pub async fn try_open(addr: std::net::SocketAddr) -> std::io::Result<Conn> {
+        Ok(Conn {
+            io: BufReader::new(TcpStream::connect(addr).await?),
+            reply_limit: None,
+            utf8_bulks: false,
+        })
+    }
+
+    /// Every read fails the test ("no reply in time") after `limit`
+    /// instead of hanging.
+    pub fn with_reply_limit(mut self, limit: Duration) -> Conn {
+        self.reply_limit = Some(limit);
+        self
+    }
+
+    /// Every bulk string read must be valid UTF-8: the test fails at the
+    /// first that is not.
+    pub fn with_utf8_bulks(mut self) -> Conn {
+        self.utf8_bulks = true;
+        self
+    }
+
+    /// One request in RESP (a multi-bulk of `args`).
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
         let mut out = format!("*{}\r\n", args.len()).into_bytes();
         for a in args {
             out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
             out.extend_from_slice(a);
             out.extend_from_slice(b"\r\n");
         }
-        self.io.get_mut().write_all(&out).await.unwrap();
+        out
+    }
+
+    pub async fn send_bytes(&mut self, args: &[&[u8]]) {
+        self.io
+            .get_mut()
+            .write_all(&Self::encode(args))
+            .await
+            .unwrap();
+    }
+
+    /// Sends a request without reading its reply.
+    pub async fn send(&mut self, args: &[&str]) {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.send_bytes(&args).await;
     }
 
     pub async fn cmd(&mut self, args: &[&str]) -> R {
@@ -89,7 +141,19 @@ impl Conn {
         line
     }
 
-    pub fn read(&mut self) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + '_>> {
+    /// The next reply (within the reply limit, if one is set).
+    pub async fn read(&mut self) -> R {
+        match self.reply_limit {
+            Some(limit) => tokio::time::timeout(limit, self.read_reply())
+                .await
+                .expect("no reply in time"),
+            None => self.read_reply().await,
+        }
+    }
+
+    fn read_reply(
+        &mut self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + '_>> {
         Box::pin(async move {
             let line = self.line().await;
             let (kind, rest) = line.split_at(1);
@@ -103,6 +167,11 @@ impl Conn {
                     let mut buf = vec![0; n + 2];
                     self.io.read_exact(&mut buf).await.unwrap();
                     buf.truncate(n);
+                    if self.utf8_bulks {
+                        if let Err(e) = std::str::from_utf8(&buf) {
+                            panic!("bulk string is not UTF-8: {e}: {buf:?}");
+                        }
+                    }
                     R::Bulk(buf)
                 }
                 "*" if rest == "-1" => R::NilArray,
@@ -110,7 +179,7 @@ impl Conn {
                     let n: usize = rest.parse().unwrap();
                     let mut v = Vec::with_capacity(n);
                     for _ in 0..n {
-                        v.push(self.read().await);
+                        v.push(self.read_reply().await);
                     }
                     R::Array(v)
                 }
