@@ -317,7 +317,10 @@ mod tests {
         pipe.cmd("PING").cmd("ECHO").arg("last");
         let outcome = direct.try_pipeline(&pipe, Duration::from_secs(5)).await;
         server.await.expect("server");
-        assert!(matches!(outcome, Exchange::Broken(_)), "one reply of two must not pass");
+        assert!(
+            matches!(outcome, Exchange::Broken(_)),
+            "one reply of two must not pass"
+        );
     }
 
     #[test]
