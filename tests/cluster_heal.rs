@@ -63,7 +63,7 @@ async fn a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job() {
     let queue = q.clone();
     let waiting = tokio::spawn(async move { consumer.get(&[queue.as_str()]).await });
     // Stall only once the consumer's GETJOB is blocked on the node.
-    wait_blocked_clients(&producer, 1).await;
+    common::wait_blocked_clients(&producer, 1, Duration::from_secs(5)).await;
     let before = proxy.accepted();
     proxy.stall();
     let stalled_at = Instant::now();
@@ -105,20 +105,4 @@ async fn connecting_to_a_server_that_never_answers_fails_within_the_connect_time
         "{err}"
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
-}
-
-/// Polls INFO until the node has `n` blocked clients (bounded: 5 s).
-async fn wait_blocked_clients(client: &Client, n: u64) {
-    for _ in 0..500 {
-        let info = client.info(Some("clients")).await.unwrap();
-        let blocked = info
-            .get("blocked_clients")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if blocked >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no blocked client after 5 s");
 }

@@ -492,14 +492,10 @@ async fn jobs_fetched_after_the_signal_are_given_back_at_once() {
         .handle(|_: Delivery<Late>| async { Ok::<(), disque::Error>(()) })
         .build()
         .unwrap();
-    let blocked_before = blocked_clients(&client).await;
+    let blocked_before = common::blocked_clients(&client).await;
     let running = spawn(worker);
     // The idle worker's GETJOB is blocked on the node.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while blocked_clients(&client).await <= blocked_before {
-        assert!(Instant::now() < deadline, "the worker never blocked");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    common::wait_blocked_clients(&client, blocked_before + 1, Duration::from_secs(20)).await;
     let _ = running.stop.send(());
     // Fetched by the blocked GETJOB after the signal: never started.
     let id = client.enqueue(&Late).await.unwrap();
@@ -515,15 +511,6 @@ async fn jobs_fetched_after_the_signal_are_given_back_at_once() {
     assert_eq!(back.len(), 1);
     assert_eq!((back[0].id(), back[0].nacks()), (&id, 1));
     client.ack([&id]).await.unwrap();
-}
-
-async fn blocked_clients(client: &Client) -> u64 {
-    client
-        .info(Some("clients"))
-        .await
-        .unwrap()
-        .get_as::<u64>("blocked_clients")
-        .unwrap_or(0)
 }
 
 #[tokio::test]
