@@ -12,17 +12,25 @@ use cluster_support::{Proxy, Silent};
 use common::{skip, unique_queue};
 use disque::{Client, Error};
 
-#[tokio::test]
-async fn a_connection_on_which_a_call_timed_out_is_replaced() {
+/// An embedded node and a [`Proxy`] in front of it; `None`, the test
+/// skipped, against an external Disque (`DISQUE_ADDRS`).
+async fn proxied_node(test: &str) -> Option<(disque_embedded::Node, Proxy)> {
     if common::external_addrs().is_some() {
-        skip(
-            "a_connection_on_which_a_call_timed_out_is_replaced",
-            "needs an embedded node behind a proxy",
-        );
-        return;
+        skip(test, "needs an embedded node behind a proxy");
+        return None;
     }
     let node = disque_embedded::Node::start_ephemeral().await.unwrap();
     let proxy = Proxy::start(node.addr()).await;
+    Some((node, proxy))
+}
+
+#[tokio::test]
+async fn a_connection_on_which_a_call_timed_out_is_replaced() {
+    let Some((_node, proxy)) =
+        proxied_node("a_connection_on_which_a_call_timed_out_is_replaced").await
+    else {
+        return;
+    };
     let client = Client::builder()
         .response_timeout(Duration::from_millis(300))
         .connect(proxy.addr())
@@ -43,15 +51,11 @@ async fn a_connection_on_which_a_call_timed_out_is_replaced() {
 
 #[tokio::test]
 async fn a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job() {
-    if common::external_addrs().is_some() {
-        skip(
-            "a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job",
-            "needs an embedded node behind a proxy",
-        );
+    let Some((node, proxy)) =
+        proxied_node("a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job").await
+    else {
         return;
-    }
-    let node = disque_embedded::Node::start_ephemeral().await.unwrap();
-    let proxy = Proxy::start(node.addr()).await;
+    };
     let consumer = Client::builder()
         .link_check_interval(Duration::from_millis(200))
         .response_timeout(Duration::from_millis(500))
