@@ -12,17 +12,25 @@ use cluster_support::{Proxy, Silent};
 use common::{skip, unique_queue};
 use disque::{Client, Error};
 
-#[tokio::test]
-async fn a_connection_on_which_a_call_timed_out_is_replaced() {
+/// An embedded node and a [`Proxy`] in front of it; `None`, the test
+/// skipped, against an external Disque (`DISQUE_ADDRS`).
+async fn proxied_node(test: &str) -> Option<(disque_embedded::Node, Proxy)> {
     if common::external_addrs().is_some() {
-        skip(
-            "a_connection_on_which_a_call_timed_out_is_replaced",
-            "needs an embedded node behind a proxy",
-        );
-        return;
+        skip(test, "needs an embedded node behind a proxy");
+        return None;
     }
     let node = disque_embedded::Node::start_ephemeral().await.unwrap();
     let proxy = Proxy::start(node.addr()).await;
+    Some((node, proxy))
+}
+
+#[tokio::test]
+async fn a_connection_on_which_a_call_timed_out_is_replaced() {
+    let Some((_node, proxy)) =
+        proxied_node("a_connection_on_which_a_call_timed_out_is_replaced").await
+    else {
+        return;
+    };
     let client = Client::builder()
         .response_timeout(Duration::from_millis(300))
         .connect(proxy.addr())
@@ -43,15 +51,11 @@ async fn a_connection_on_which_a_call_timed_out_is_replaced() {
 
 #[tokio::test]
 async fn a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job() {
-    if common::external_addrs().is_some() {
-        skip(
-            "a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job",
-            "needs an embedded node behind a proxy",
-        );
+    let Some((node, proxy)) =
+        proxied_node("a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job").await
+    else {
         return;
-    }
-    let node = disque_embedded::Node::start_ephemeral().await.unwrap();
-    let proxy = Proxy::start(node.addr()).await;
+    };
     let consumer = Client::builder()
         .link_check_interval(Duration::from_millis(200))
         .response_timeout(Duration::from_millis(500))
@@ -63,7 +67,7 @@ async fn a_consumer_blocked_on_a_dead_link_reconnects_and_gets_the_job() {
     let queue = q.clone();
     let waiting = tokio::spawn(async move { consumer.get(&[queue.as_str()]).await });
     // Stall only once the consumer's GETJOB is blocked on the node.
-    wait_blocked_clients(&producer, 1).await;
+    common::wait_blocked_clients(&producer, 1, Duration::from_secs(5)).await;
     let before = proxy.accepted();
     proxy.stall();
     let stalled_at = Instant::now();
@@ -105,20 +109,4 @@ async fn connecting_to_a_server_that_never_answers_fails_within_the_connect_time
         "{err}"
     );
     assert!(took < Duration::from_secs(2), "took {took:?}");
-}
-
-/// Polls INFO until the node has `n` blocked clients (bounded: 5 s).
-async fn wait_blocked_clients(client: &Client, n: u64) {
-    for _ in 0..500 {
-        let info = client.info(Some("clients")).await.unwrap();
-        let blocked = info
-            .get("blocked_clients")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if blocked >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no blocked client after 5 s");
 }

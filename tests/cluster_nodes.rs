@@ -106,12 +106,13 @@ async fn a_node_that_starts_leaving_loses_its_producers_and_consumers() {
     let queue = q.clone();
     let consumer = client.clone();
     let waiting = tokio::spawn(async move { consumer.get(&[queue.as_str()]).await });
-    wait_blocked_clients(&nodes[0], 1).await;
+    let direct_a = Client::connect(nodes[0].addr()).await.unwrap();
+    common::wait_blocked_clients(&direct_a, 1, Duration::from_secs(5)).await;
     nodes[0].set_leaving(true);
     // The blocked GETJOB is answered -LEAVING: the consumer moves to the
     // other node, without an error.
     let direct_b = Client::connect(nodes[1].addr()).await.unwrap();
-    wait_blocked_clients(&nodes[1], 1).await;
+    common::wait_blocked_clients(&direct_b, 1, Duration::from_secs(5)).await;
     let id = direct_b.add(b"on b", &q).await.unwrap();
     let job = tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
@@ -374,23 +375,6 @@ async fn consumers_follow_the_node_producing_most_of_their_jobs() {
             .unwrap();
     }
     assert_eq!(follows(&fixed), Some(fake.addr().to_string()));
-}
-
-/// Polls INFO until `node` has `n` blocked clients (bounded: 5 s).
-async fn wait_blocked_clients(node: &Node, n: u64) {
-    let client = Client::connect(node.addr()).await.unwrap();
-    for _ in 0..500 {
-        let info = client.info(Some("clients")).await.unwrap();
-        let blocked = info
-            .get("blocked_clients")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        if blocked >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no blocked client on {} after 5 s", node.addr());
 }
 
 /// A job for the dead-letter routing tests.

@@ -72,319 +72,133 @@ macro_rules! job {
     };
 }
 
-mod nested_swap {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub w: u32,
-            pub h: u32,
+/// Like `job!`, for the self-describing codec (JSON).
+macro_rules! json_job {
+    ($(#[$m:meta])* struct $name:ident $($body:tt)*) => {
+        #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
+        #[job(queue = "disque-rs-drift-json", codec = disque::Json)]
+        $(#[$m])*
+        pub struct $name $($body)*
+    };
+}
+
+/// One case's two versions of a job type: module `$pair::before` (the
+/// producer's) and `$pair::after` (the consumer's).
+macro_rules! pair {
+    ($pair:ident, before { $($before:tt)* } after { $($after:tt)* }) => {
+        mod $pair {
+            pub mod before {
+                $($before)*
+            }
+            pub mod after {
+                $($after)*
+            }
         }
-        job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub h: u32,
-            pub w: u32,
-        }
-        job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
+    };
 }
 
-mod nested_type {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub w: u32,
-            pub h: u32,
-        }
-        job!(
-            struct Resize {
-                pub dims: Dims,
-            }
+/// A pair whose job `$name` (made by `$job!`) has one field, whose type
+/// changes from `$before` to `$after`.
+macro_rules! field_pair {
+    ($pair:ident, $job:ident!, struct $name:ident { $field:ident: $before:ty => $after:ty }) => {
+        pair!($pair,
+            before { $job!(struct $name { pub $field: $before, }); }
+            after { $job!(struct $name { pub $field: $after, }); }
         );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub w: u64,
-            pub h: u32,
-        }
-        job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
+    };
 }
 
-mod nested_rename {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub width: u32,
-        }
-        job!(
-            struct Resize {
-                pub dims: Dims,
+/// A pair whose job `$name { $field }` (made by `$job!`) stays as it is
+/// while the type of its field, defined next to it, changes.
+macro_rules! inner_pair {
+    ($pair:ident, $job:ident!, struct $name:ident { $field:ident },
+     before: $bty:ident = { $($before:tt)* },
+     after: $aty:ident = { $($after:tt)* }) => {
+        pair!($pair,
+            before {
+                #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+                $($before)*
+                $job!(struct $name { pub $field: $bty, });
+            }
+            after {
+                #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+                $($after)*
+                $job!(struct $name { pub $field: $aty, });
             }
         );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub height: u32,
-        }
-        job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
+    };
 }
 
-mod nested_container_renamed {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims(pub u32);
-        job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Size(pub u32);
-        job!(
-            struct Resize {
-                pub dims: Size,
-            }
-        );
-    }
+/// Runs [`drift`] for a pair: `$sent` is written with the names of
+/// `$pair::before` in scope, `$expect` with those of `$pair::after`, and the
+/// consumer's type is `$pair::after::$job`.
+macro_rules! drift_pair {
+    ($client:expr, $case:literal, $pair:ident::$job:ident, $sent:expr => $expect:expr) => {{
+        let sent = {
+            #[allow(unused_imports)]
+            use $pair::before::*;
+            $sent
+        };
+        let expect: Expect<$pair::after::$job> = {
+            #[allow(unused_imports)]
+            use $pair::after::*;
+            $expect
+        };
+        drift($client, $case, sent, expect).await;
+    }};
 }
 
-mod enum_added {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub enum Fit {
-            Cover,
-            Contain,
-        }
-        job!(
-            struct Resize {
-                pub fit: Fit,
-            }
-        );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub enum Fit {
-            Cover,
-            Contain,
-            Fill,
-        }
-        job!(
-            struct Resize {
-                pub fit: Fit,
-            }
-        );
-    }
-}
+inner_pair!(nested_swap, job!, struct Resize { dims },
+    before: Dims = { pub struct Dims { pub w: u32, pub h: u32 } },
+    after: Dims = { pub struct Dims { pub h: u32, pub w: u32 } });
 
-mod enum_reordered {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub enum Fit {
-            Cover,
-            Contain,
-        }
-        job!(
-            struct Resize {
-                pub fit: Fit,
-            }
-        );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub enum Fit {
-            Contain,
-            Cover,
-        }
-        job!(
-            struct Resize {
-                pub fit: Fit,
-            }
-        );
-    }
-}
+inner_pair!(nested_type, job!, struct Resize { dims },
+    before: Dims = { pub struct Dims { pub w: u32, pub h: u32 } },
+    after: Dims = { pub struct Dims { pub w: u64, pub h: u32 } });
 
-mod enum_payload {
-    pub mod before {
-        job!(
-            enum Op {
-                Scale(u32),
-                Crop { x: u32, y: u32 },
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            enum Op {
-                Scale(u64),
-                Crop { x: u32, y: u32 },
-            }
-        );
-    }
-}
+inner_pair!(nested_rename, job!, struct Resize { dims },
+    before: Dims = { pub struct Dims { pub width: u32 } },
+    after: Dims = { pub struct Dims { pub height: u32 } });
 
-mod field_reordered {
-    pub mod before {
-        job!(
-            struct Move {
-                pub x: i32,
-                pub y: i32,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Move {
-                pub y: i32,
-                pub x: i32,
-            }
-        );
-    }
-}
+inner_pair!(nested_container_renamed, job!, struct Resize { dims },
+    before: Dims = { pub struct Dims(pub u32); },
+    after: Size = { pub struct Size(pub u32); });
 
-mod option_to_plain {
-    pub mod before {
-        job!(
-            struct Mail {
-                pub cc: Option<String>,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Mail {
-                pub cc: String,
-            }
-        );
-    }
-}
+inner_pair!(enum_added, job!, struct Resize { fit },
+    before: Fit = { pub enum Fit { Cover, Contain } },
+    after: Fit = { pub enum Fit { Cover, Contain, Fill } });
 
-mod plain_to_option {
-    pub mod before {
-        job!(
-            struct Mail {
-                pub cc: String,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Mail {
-                pub cc: Option<String>,
-            }
-        );
-    }
-}
+inner_pair!(enum_reordered, job!, struct Resize { fit },
+    before: Fit = { pub enum Fit { Cover, Contain } },
+    after: Fit = { pub enum Fit { Contain, Cover } });
 
-mod vec_width {
-    pub mod before {
-        job!(
-            struct Batch {
-                pub ids: Vec<u32>,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Batch {
-                pub ids: Vec<u64>,
-            }
-        );
-    }
-}
+pair!(enum_payload,
+    before { job!(enum Op { Scale(u32), Crop { x: u32, y: u32 } }); }
+    after { job!(enum Op { Scale(u64), Crop { x: u32, y: u32 } }); }
+);
 
-mod signedness {
-    pub mod before {
-        job!(
-            struct Offset {
-                pub by: i32,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Offset {
-                pub by: u32,
-            }
-        );
-    }
-}
+pair!(field_reordered,
+    before { job!(struct Move { pub x: i32, pub y: i32 }); }
+    after { job!(struct Move { pub y: i32, pub x: i32 }); }
+);
 
-mod string_to_bytes {
-    pub mod before {
-        job!(
-            struct Blob {
-                pub data: String,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Blob {
-                pub data: Vec<u8>,
-            }
-        );
-    }
-}
+field_pair!(option_to_plain, job!, struct Mail { cc: Option<String> => String });
+field_pair!(plain_to_option, job!, struct Mail { cc: String => Option<String> });
+field_pair!(vec_width, job!, struct Batch { ids: Vec<u32> => Vec<u64> });
+field_pair!(signedness, job!, struct Offset { by: i32 => u32 });
+field_pair!(string_to_bytes, job!, struct Blob { data: String => Vec<u8> });
+field_pair!(tuple_arity, job!, struct Point { at: (u32, u32) => (u32, u32, u32) });
 
-mod tuple_arity {
-    pub mod before {
-        job!(
-            struct Point {
-                pub at: (u32, u32),
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Point {
-                pub at: (u32, u32, u32),
-            }
-        );
-    }
-}
-
-mod alias_target {
-    pub mod before {
+pair!(alias_target,
+    before {
         pub type Px = u32;
-        job!(
-            struct Resize {
-                pub w: Px,
-            }
-        );
+        job!(struct Resize { pub w: Px });
     }
-    pub mod after {
+    after {
         pub type Px = u16;
-        job!(
-            struct Resize {
-                pub w: Px,
-            }
-        );
+        job!(struct Resize { pub w: Px });
     }
-}
+);
 
 mod generic_argument {
     #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
@@ -394,30 +208,20 @@ mod generic_argument {
     }
 }
 
-mod unit_to_struct {
-    pub mod before {
-        job!(
-            struct Tick;
-        );
-    }
-    pub mod after {
-        job!(
-            struct Tick {
-                pub at: u64,
-            }
-        );
-    }
-}
+pair!(unit_to_struct,
+    before { job!(struct Tick;); }
+    after { job!(struct Tick { pub at: u64 }); }
+);
 
-mod version_bumped {
-    pub mod before {
+pair!(version_bumped,
+    before {
         #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
         #[job(queue = "disque-rs-drift")]
         pub struct Timeout {
             pub secs: u64,
         }
     }
-    pub mod after {
+    after {
         /// `secs` became milliseconds: same shape, another meaning.
         #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
         #[job(queue = "disque-rs-drift", version = 2)]
@@ -425,19 +229,13 @@ mod version_bumped {
             pub secs: u64,
         }
     }
-}
+);
 
 // Changes the bytes do not see: decoded, and correctly.
 
-mod serde_rename_keeps_name {
-    pub mod before {
-        job!(
-            struct Mail {
-                pub to: String,
-            }
-        );
-    }
-    pub mod after {
+pair!(serde_rename_keeps_name,
+    before { job!(struct Mail { pub to: String }); }
+    after {
         job!(
             struct Mail {
                 #[serde(rename = "to")]
@@ -445,10 +243,10 @@ mod serde_rename_keeps_name {
             }
         );
     }
-}
+);
 
-mod docs_paths_and_derives {
-    pub mod before {
+pair!(docs_paths_and_derives,
+    before {
         job!(
             struct Mail {
                 pub to: Vec<String>,
@@ -456,7 +254,7 @@ mod docs_paths_and_derives {
             }
         );
     }
-    pub mod after {
+    after {
         use std::collections::BTreeMap;
 
         /// Docs, another derive order, paths written differently, a method.
@@ -474,62 +272,18 @@ mod docs_paths_and_derives {
             }
         }
     }
-}
+);
 
-mod map_kind {
-    pub mod before {
-        job!(
-            struct Counts {
-                pub by: std::collections::BTreeMap<String, u32>,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Counts {
-                pub by: std::collections::HashMap<String, u32>,
-            }
-        );
-    }
-}
-
-mod boxed {
-    pub mod before {
-        job!(
-            struct Tree {
-                pub size: u32,
-            }
-        );
-    }
-    pub mod after {
-        job!(
-            struct Tree {
-                pub size: Box<u32>,
-            }
-        );
-    }
-}
+field_pair!(map_kind, job!, struct Counts {
+    by: std::collections::BTreeMap<String, u32> => std::collections::HashMap<String, u32>
+});
+field_pair!(boxed, job!, struct Tree { size: u32 => Box<u32> });
 
 // Self-describing codec (JSON): serde decides.
 
-macro_rules! json_job {
-    ($(#[$m:meta])* struct $name:ident $($body:tt)*) => {
-        #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
-        #[job(queue = "disque-rs-drift-json", codec = disque::Json)]
-        $(#[$m])*
-        pub struct $name $($body)*
-    };
-}
-
-mod json_added_default {
-    pub mod before {
-        json_job!(
-            struct Mail {
-                pub to: String,
-            }
-        );
-    }
-    pub mod after {
+pair!(json_added_default,
+    before { json_job!(struct Mail { pub to: String }); }
+    after {
         json_job!(
             struct Mail {
                 pub to: String,
@@ -538,86 +292,29 @@ mod json_added_default {
             }
         );
     }
-}
+);
 
-mod json_removed_optional {
-    pub mod before {
-        json_job!(
-            struct Mail {
-                pub to: String,
-                pub cc: Option<String>,
-            }
-        );
-    }
-    pub mod after {
-        json_job!(
-            struct Mail {
-                pub to: String,
-            }
-        );
-    }
-}
+pair!(json_removed_optional,
+    before { json_job!(struct Mail { pub to: String, pub cc: Option<String> }); }
+    after { json_job!(struct Mail { pub to: String }); }
+);
 
-mod json_nested_swap {
-    pub mod before {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub w: u32,
-            pub h: u32,
-        }
-        json_job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
-    pub mod after {
-        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
-        pub struct Dims {
-            pub h: u32,
-            pub w: u32,
-        }
-        json_job!(
-            struct Resize {
-                pub dims: Dims,
-            }
-        );
-    }
-}
+inner_pair!(json_nested_swap, json_job!, struct Resize { dims },
+    before: Dims = { pub struct Dims { pub w: u32, pub h: u32 } },
+    after: Dims = { pub struct Dims { pub h: u32, pub w: u32 } });
 
-mod json_incompatible {
-    pub mod before {
-        json_job!(
-            struct Mail {
-                pub to: String,
-            }
-        );
-    }
-    pub mod after {
-        json_job!(
-            struct Mail {
-                pub to: u64,
-            }
-        );
-    }
-}
+field_pair!(json_incompatible, json_job!, struct Mail { to: String => u64 });
 
-mod json_version_bumped {
-    pub mod before {
-        json_job!(
-            struct Timeout {
-                pub secs: u64,
-            }
-        );
-    }
-    pub mod after {
+pair!(json_version_bumped,
+    before { json_job!(struct Timeout { pub secs: u64 }); }
+    after {
         #[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
         #[job(queue = "disque-rs-drift-json", codec = disque::Json, version = 2)]
         pub struct Timeout {
             pub secs: u64,
         }
     }
-}
+);
 
 #[tokio::test]
 async fn drift_bincode_refuses_every_change_the_bytes_would_hide() {
@@ -626,125 +323,36 @@ async fn drift_bincode_refuses_every_change_the_bytes_would_hide() {
     let c = &client;
     use Expect::Refused;
 
-    drift::<_, nested_swap::after::Resize>(
-        c,
-        "nested-field-swap",
-        nested_swap::before::Resize {
-            dims: nested_swap::before::Dims { w: 640, h: 480 },
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, nested_type::after::Resize>(
-        c,
-        "nested-field-type",
-        nested_type::before::Resize {
-            dims: nested_type::before::Dims { w: 640, h: 480 },
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, nested_rename::after::Resize>(
-        c,
-        "nested-field-renamed",
-        nested_rename::before::Resize {
-            dims: nested_rename::before::Dims { width: 3 },
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, nested_container_renamed::after::Resize>(
-        c,
-        "nested-type-renamed",
-        nested_container_renamed::before::Resize {
-            dims: nested_container_renamed::before::Dims(3),
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, enum_added::after::Resize>(
-        c,
-        "enum-variant-added",
-        enum_added::before::Resize {
-            fit: enum_added::before::Fit::Contain,
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, enum_reordered::after::Resize>(
-        c,
-        "enum-variants-reordered",
-        enum_reordered::before::Resize {
-            fit: enum_reordered::before::Fit::Cover,
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, enum_payload::after::Op>(
-        c,
-        "enum-variant-payload",
-        enum_payload::before::Op::Scale(2),
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, field_reordered::after::Move>(
-        c,
-        "field-reordered",
-        field_reordered::before::Move { x: 1, y: -1 },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, option_to_plain::after::Mail>(
-        c,
-        "option-to-plain",
-        option_to_plain::before::Mail {
-            cc: Some("x".into()),
-        },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, plain_to_option::after::Mail>(
-        c,
-        "plain-to-option",
-        plain_to_option::before::Mail { cc: "x".into() },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, vec_width::after::Batch>(
-        c,
-        "vec-u32-to-u64",
-        vec_width::before::Batch { ids: vec![1, 2] },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, signedness::after::Offset>(
-        c,
-        "i32-to-u32",
-        signedness::before::Offset { by: -1 },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, string_to_bytes::after::Blob>(
-        c,
-        "string-to-bytes",
-        string_to_bytes::before::Blob { data: "ab".into() },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, tuple_arity::after::Point>(
-        c,
-        "tuple-arity",
-        tuple_arity::before::Point { at: (1, 2) },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, alias_target::after::Resize>(
-        c,
-        "alias-points-elsewhere",
-        alias_target::before::Resize { w: 7 },
-        Refused(OTHER_SHAPE),
-    )
-    .await;
+    drift_pair!(c, "nested-field-swap", nested_swap::Resize,
+        Resize { dims: Dims { w: 640, h: 480 } } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "nested-field-type", nested_type::Resize,
+        Resize { dims: Dims { w: 640, h: 480 } } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "nested-field-renamed", nested_rename::Resize,
+        Resize { dims: Dims { width: 3 } } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "nested-type-renamed", nested_container_renamed::Resize,
+        Resize { dims: Dims(3) } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "enum-variant-added", enum_added::Resize,
+        Resize { fit: Fit::Contain } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "enum-variants-reordered", enum_reordered::Resize,
+        Resize { fit: Fit::Cover } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "enum-variant-payload", enum_payload::Op,
+        Op::Scale(2) => Refused(OTHER_SHAPE));
+    drift_pair!(c, "field-reordered", field_reordered::Move,
+        Move { x: 1, y: -1 } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "option-to-plain", option_to_plain::Mail,
+        Mail { cc: Some("x".into()) } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "plain-to-option", plain_to_option::Mail,
+        Mail { cc: "x".into() } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "vec-u32-to-u64", vec_width::Batch,
+        Batch { ids: vec![1, 2] } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "i32-to-u32", signedness::Offset,
+        Offset { by: -1 } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "string-to-bytes", string_to_bytes::Blob,
+        Blob { data: "ab".into() } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "tuple-arity", tuple_arity::Point,
+        Point { at: (1, 2) } => Refused(OTHER_SHAPE));
+    drift_pair!(c, "alias-points-elsewhere", alias_target::Resize,
+        Resize { w: 7 } => Refused(OTHER_SHAPE));
     drift::<_, generic_argument::Resize<u16>>(
         c,
         "generic-argument",
@@ -752,20 +360,10 @@ async fn drift_bincode_refuses_every_change_the_bytes_would_hide() {
         Refused(OTHER_SHAPE),
     )
     .await;
-    drift::<_, unit_to_struct::after::Tick>(
-        c,
-        "unit-to-struct",
-        unit_to_struct::before::Tick,
-        Refused(OTHER_SHAPE),
-    )
-    .await;
-    drift::<_, version_bumped::after::Timeout>(
-        c,
-        "version-bumped",
-        version_bumped::before::Timeout { secs: 5 },
-        Refused("the producer wrote version 1 of this type"),
-    )
-    .await;
+    drift_pair!(c, "unit-to-struct", unit_to_struct::Tick,
+        Tick => Refused(OTHER_SHAPE));
+    drift_pair!(c, "version-bumped", version_bumped::Timeout,
+        Timeout { secs: 5 } => Refused("the producer wrote version 1 of this type"));
 }
 
 #[tokio::test]
@@ -775,49 +373,20 @@ async fn drift_bincode_decodes_changes_the_bytes_do_not_see() {
     let c = &client;
     use Expect::Value;
 
-    drift(
-        c,
-        "serde-rename-keeps-name",
-        serde_rename_keeps_name::before::Mail { to: "a".into() },
-        Value(serde_rename_keeps_name::after::Mail {
-            recipient: "a".into(),
-        }),
-    )
-    .await;
+    drift_pair!(c, "serde-rename-keeps-name", serde_rename_keeps_name::Mail,
+        Mail { to: "a".into() } => Value(Mail { recipient: "a".into() }));
     let tags: std::collections::BTreeMap<String, u8> = [("k".to_owned(), 1)].into();
     let after = docs_paths_and_derives::after::Mail {
         to: vec!["a".into()],
         tags: tags.clone(),
     };
     assert_eq!(after.first().map(String::as_str), Some("a"));
-    drift(
-        c,
-        "docs-paths-derive-order",
-        docs_paths_and_derives::before::Mail {
-            to: vec!["a".into()],
-            tags,
-        },
-        Value(after),
-    )
-    .await;
-    drift(
-        c,
-        "btreemap-to-hashmap",
-        map_kind::before::Counts {
-            by: [("a".to_owned(), 2)].into(),
-        },
-        Value(map_kind::after::Counts {
-            by: [("a".to_owned(), 2)].into(),
-        }),
-    )
-    .await;
-    drift(
-        c,
-        "boxed",
-        boxed::before::Tree { size: 4 },
-        Value(boxed::after::Tree { size: Box::new(4) }),
-    )
-    .await;
+    drift_pair!(c, "docs-paths-derive-order", docs_paths_and_derives::Mail,
+        Mail { to: vec!["a".into()], tags } => Value(after));
+    drift_pair!(c, "btreemap-to-hashmap", map_kind::Counts,
+        Counts { by: [("a".to_owned(), 2)].into() } => Value(Counts { by: [("a".to_owned(), 2)].into() }));
+    drift_pair!(c, "boxed", boxed::Tree,
+        Tree { size: 4 } => Value(Tree { size: Box::new(4) }));
 }
 
 #[tokio::test]
@@ -825,50 +394,16 @@ async fn drift_json_lets_serde_decide() {
     let target = Target::start().await;
     let client = Client::connect(target.addr()).await.unwrap();
     let c = &client;
+    use Expect::{Refused, Value};
 
-    drift(
-        c,
-        "json-added-default-field",
-        json_added_default::before::Mail { to: "a".into() },
-        Expect::Value(json_added_default::after::Mail {
-            to: "a".into(),
-            cc: vec![],
-        }),
-    )
-    .await;
-    drift(
-        c,
-        "json-removed-optional-field",
-        json_removed_optional::before::Mail {
-            to: "a".into(),
-            cc: Some("b".into()),
-        },
-        Expect::Value(json_removed_optional::after::Mail { to: "a".into() }),
-    )
-    .await;
-    drift(
-        c,
-        "json-nested-swap",
-        json_nested_swap::before::Resize {
-            dims: json_nested_swap::before::Dims { w: 640, h: 480 },
-        },
-        Expect::Value(json_nested_swap::after::Resize {
-            dims: json_nested_swap::after::Dims { h: 480, w: 640 },
-        }),
-    )
-    .await;
-    drift::<_, json_incompatible::after::Mail>(
-        c,
-        "json-incompatible-type",
-        json_incompatible::before::Mail { to: "a".into() },
-        Expect::Refused("codec json cannot decode"),
-    )
-    .await;
-    drift::<_, json_version_bumped::after::Timeout>(
-        c,
-        "json-version-bumped",
-        json_version_bumped::before::Timeout { secs: 5 },
-        Expect::Refused("the producer wrote version 1 of this type"),
-    )
-    .await;
+    drift_pair!(c, "json-added-default-field", json_added_default::Mail,
+        Mail { to: "a".into() } => Value(Mail { to: "a".into(), cc: vec![] }));
+    drift_pair!(c, "json-removed-optional-field", json_removed_optional::Mail,
+        Mail { to: "a".into(), cc: Some("b".into()) } => Value(Mail { to: "a".into() }));
+    drift_pair!(c, "json-nested-swap", json_nested_swap::Resize,
+        Resize { dims: Dims { w: 640, h: 480 } } => Value(Resize { dims: Dims { h: 480, w: 640 } }));
+    drift_pair!(c, "json-incompatible-type", json_incompatible::Mail,
+        Mail { to: "a".into() } => Refused("codec json cannot decode"));
+    drift_pair!(c, "json-version-bumped", json_version_bumped::Timeout,
+        Timeout { secs: 5 } => Refused("the producer wrote version 1 of this type"));
 }

@@ -24,11 +24,20 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// Deletes every job of `queues` and of their dead-letter queues (external Disque only).
-async fn clean(target: &Target, client: &Client, queues: &[&str]) {
-    if !target.is_external() {
-        return;
+/// The server (kept alive by the `Target`), a client of it, and `queues`
+/// and their dead-letter queues emptied of what an earlier run left on an
+/// external Disque.
+async fn start(queues: &[&str]) -> (Target, Client) {
+    let target = Target::start().await;
+    let client = Client::connect(target.addr()).await.unwrap();
+    if target.is_external() {
+        clean(&client, queues).await;
     }
+    (target, client)
+}
+
+/// Deletes every job of `queues` and of their dead-letter queues.
+async fn clean(client: &Client, queues: &[&str]) {
     for q in queues {
         for queue in [q.to_string(), format!("{q}.dead")] {
             let ids: Vec<disque::JobId> = client
@@ -68,11 +77,7 @@ fn spawn(worker: Worker) -> Running {
 impl Running {
     async fn stop(self) -> WorkerSummary {
         let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(30), self.task)
-            .await
-            .expect("the worker stops within 30 s")
-            .expect("the worker task does not panic")
-            .expect("the worker ends without a fatal error")
+        finished(self.task).await
     }
 
     /// Waits until the counters satisfy `done` (at most 20 s).
@@ -92,12 +97,46 @@ impl Running {
     }
 }
 
+/// The summary of a worker told to stop, once it has stopped (within 30 s).
+async fn finished(task: JoinHandle<Result<WorkerSummary, disque::Error>>) -> WorkerSummary {
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("the worker stops within 30 s")
+        .expect("the worker task does not panic")
+        .expect("the worker ends without a fatal error")
+}
+
 /// Receives one message within 20 s.
 async fn recv<T>(rx: &mut mpsc::UnboundedReceiver<T>, what: &str) -> T {
     tokio::time::timeout(Duration::from_secs(20), rx.recv())
         .await
         .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
         .unwrap_or_else(|| panic!("channel closed waiting for {what}"))
+}
+
+/// Takes the one job in the dead-letter queue of `queue` (NOHANG), without acknowledging it.
+async fn take_dead_letter(client: &Client, queue: &str) -> Delivery {
+    let mut dead = take_all(client, &format!("{queue}.dead")).await;
+    assert_eq!(dead.len(), 1, "one dead letter for {queue}");
+    dead.pop().unwrap()
+}
+
+/// A handler that counts its calls in `calls` and succeeds at once.
+fn counting<J: Job>(
+    calls: &Arc<AtomicUsize>,
+) -> impl Fn(Delivery<J>) -> std::future::Ready<Result<(), disque::Error>> + Send + Sync + 'static {
+    let calls = calls.clone();
+    move |_| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// A handler's body that says it started, then never finishes.
+async fn start_and_hang(started: mpsc::UnboundedSender<()>) -> Result<(), disque::Error> {
+    let _ = started.send(());
+    std::future::pending::<()>().await;
+    Ok(())
 }
 
 /// Takes every job of `queue` right now (NOHANG), acknowledging none.
@@ -115,9 +154,7 @@ async fn ok_jobs_are_acknowledged_in_batches() {
     struct Square {
         n: u64,
     }
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Square::QUEUE]).await;
+    let (_target, client) = start(&[Square::QUEUE]).await;
     let mut ids = Vec::new();
     for n in 0..50 {
         ids.push(client.enqueue(&Square { n }).await.unwrap());
@@ -156,9 +193,7 @@ async fn fast_ack_mode_acknowledges_with_fastack() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-fastack")]
     struct Ping;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Ping::QUEUE]).await;
+    let (_target, client) = start(&[Ping::QUEUE]).await;
     let id = client.enqueue(&Ping).await.unwrap();
     let worker = Worker::builder(client.clone())
         .ack_mode(disque::AckMode::FastAck)
@@ -176,10 +211,7 @@ async fn errors_are_retried_with_growing_backoff_then_dead_lettered() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-retry", retry = "10s")]
     struct Flaky;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    let dead = format!("{}.dead", Flaky::QUEUE);
-    clean(&target, &client, &[Flaky::QUEUE]).await;
+    let (_target, client) = start(&[Flaky::QUEUE]).await;
     let id = client.enqueue(&Flaky).await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let policy = RetryPolicy::new()
@@ -223,9 +255,8 @@ async fn errors_are_retried_with_growing_backoff_then_dead_lettered() {
     assert_eq!(summary.stats.processed, 0);
     // The original is gone; its copy is in the dead-letter queue.
     assert!(common::is_acked(&client, &id).await);
-    let dead_jobs = take_all(&client, &dead).await;
-    assert_eq!(dead_jobs.len(), 1);
-    client.ack(dead_jobs.iter().map(|d| d.id())).await.unwrap();
+    let letter = take_dead_letter(&client, Flaky::QUEUE).await;
+    client.ack([letter.id()]).await.unwrap();
 }
 
 #[tokio::test]
@@ -235,9 +266,7 @@ async fn a_panicking_handler_is_isolated_and_counted() {
     struct Risky {
         n: u32,
     }
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Risky::QUEUE]).await;
+    let (_target, client) = start(&[Risky::QUEUE]).await;
     for n in 0..10 {
         client.enqueue(&Risky { n }).await.unwrap();
     }
@@ -258,10 +287,9 @@ async fn a_panicking_handler_is_isolated_and_counted() {
         .await;
     running.stop().await;
     assert_eq!((s.processed, s.failed, s.panicked), (9, 1, 1));
-    let dead = take_all(&client, &format!("{}.dead", Risky::QUEUE)).await;
-    assert_eq!(dead.len(), 1);
+    let letter = take_dead_letter(&client, Risky::QUEUE).await;
     assert_eq!(client.len(Risky::QUEUE).await.unwrap(), 0);
-    client.ack(dead.iter().map(|d| d.id())).await.unwrap();
+    client.ack([letter.id()]).await.unwrap();
 }
 
 #[tokio::test]
@@ -271,21 +299,15 @@ async fn undecodable_jobs_go_to_the_dead_letter_queue_at_once() {
     struct Invoice {
         cents: u64,
     }
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Invoice::QUEUE]).await;
+    let (_target, client) = start(&[Invoice::QUEUE]).await;
     let poison = client
         .add(b"not an invoice".as_slice(), Invoice::QUEUE)
         .await
         .unwrap();
     client.enqueue(&Invoice { cents: 5 }).await.unwrap();
     let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
     let worker = Worker::builder(client.clone())
-        .handle(move |_: Delivery<Invoice>| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<(), disque::Error>(()) }
-        })
+        .handle(counting::<Invoice>(&calls))
         .build()
         .unwrap();
     let running = spawn(worker);
@@ -302,16 +324,15 @@ async fn undecodable_jobs_go_to_the_dead_letter_queue_at_once() {
         "the handler saw the good job only"
     );
     assert!(common::is_acked(&client, &poison).await);
-    let dead = take_all(&client, &format!("{}.dead", Invoice::QUEUE)).await;
-    assert_eq!(dead.len(), 1);
-    let letter = disque::DeadLetter::parse(dead[0].body()).expect("a dead-letter envelope");
+    let dead = take_dead_letter(&client, Invoice::QUEUE).await;
+    let letter = disque::DeadLetter::parse(dead.body()).expect("a dead-letter envelope");
     assert_eq!(letter.body, b"not an invoice");
     assert!(
         letter.reason.starts_with("undecodable as `"),
         "{}",
         letter.reason
     );
-    client.ack(dead.iter().map(|d| d.id())).await.unwrap();
+    client.ack([dead.id()]).await.unwrap();
 }
 
 #[tokio::test]
@@ -319,9 +340,7 @@ async fn jobs_delivered_past_the_limit_are_dead_lettered_without_running() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-limit")]
     struct Bounce;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Bounce::QUEUE]).await;
+    let (_target, client) = start(&[Bounce::QUEUE]).await;
     let id = client.enqueue(&Bounce).await.unwrap();
     // Three deliveries given back by someone else: nacks = 3.
     for _ in 0..3 {
@@ -329,13 +348,9 @@ async fn jobs_delivered_past_the_limit_are_dead_lettered_without_running() {
         d.nack().await.unwrap();
     }
     let calls = Arc::new(AtomicUsize::new(0));
-    let counted = calls.clone();
     let worker = Worker::builder(client.clone())
         .retry(RetryPolicy::new().max_attempts(3))
-        .handle(move |_: Delivery<Bounce>| {
-            counted.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<(), disque::Error>(()) }
-        })
+        .handle(counting::<Bounce>(&calls))
         .build()
         .unwrap();
     let running = spawn(worker);
@@ -345,9 +360,20 @@ async fn jobs_delivered_past_the_limit_are_dead_lettered_without_running() {
     running.stop().await;
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     assert!(common::is_acked(&client, &id).await);
-    let dead = take_all(&client, &format!("{}.dead", Bounce::QUEUE)).await;
-    assert_eq!(dead.len(), 1);
-    client.ack(dead.iter().map(|d| d.id())).await.unwrap();
+    let letter = take_dead_letter(&client, Bounce::QUEUE).await;
+    client.ack([letter.id()]).await.unwrap();
+}
+
+/// A handler's body that reports the delivery's `additional_deliveries`,
+/// works for 3 s (three RETRYs of 1 s), then reports `u64::MAX` (finished).
+async fn three_retries_long(
+    tx: mpsc::UnboundedSender<u64>,
+    additional_deliveries: u64,
+) -> Result<(), disque::Error> {
+    let _ = tx.send(additional_deliveries);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = tx.send(u64::MAX);
+    Ok(())
 }
 
 /// A handler running 3 × RETRY, with or without heartbeats: how many times
@@ -359,9 +385,7 @@ async fn slow_job(heartbeats: bool) -> (usize, WorkerStats) {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-slow-nohb", retry = "1s")]
     struct SlowNoHb;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Slow::QUEUE, SlowNoHb::QUEUE]).await;
+    let (_target, client) = start(&[Slow::QUEUE, SlowNoHb::QUEUE]).await;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let builder = Worker::builder(client.clone())
         .concurrency(2)
@@ -369,13 +393,7 @@ async fn slow_job(heartbeats: bool) -> (usize, WorkerStats) {
     let worker = if heartbeats {
         client.enqueue(&Slow).await.unwrap();
         builder.handle(move |job: Delivery<Slow>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(job.additional_deliveries());
-                tokio::time::sleep(Duration::from_secs(3)).await;
-                let _ = tx.send(u64::MAX); // finished
-                Ok::<(), disque::Error>(())
-            }
+            three_retries_long(tx.clone(), job.additional_deliveries())
         })
     } else {
         // One copy: in a cluster, a job whose RETRY elapses may be queued
@@ -384,13 +402,7 @@ async fn slow_job(heartbeats: bool) -> (usize, WorkerStats) {
         // most every few seconds), which is not what this test is about.
         client.replicate(1).enqueue(&SlowNoHb).await.unwrap();
         builder.handle(move |job: Delivery<SlowNoHb>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(job.additional_deliveries());
-                tokio::time::sleep(Duration::from_secs(3)).await;
-                let _ = tx.send(u64::MAX);
-                Ok::<(), disque::Error>(())
-            }
+            three_retries_long(tx.clone(), job.additional_deliveries())
         })
     }
     .build()
@@ -434,9 +446,7 @@ async fn shutdown_lets_in_flight_jobs_finish_and_leaves_the_rest_queued() {
     struct Step {
         n: u32,
     }
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Step::QUEUE]).await;
+    let (_target, client) = start(&[Step::QUEUE]).await;
     for n in 0..5 {
         client.enqueue(&Step { n }).await.unwrap();
     }
@@ -461,11 +471,7 @@ async fn shutdown_lets_in_flight_jobs_finish_and_leaves_the_rest_queued() {
     let _ = running.stop.send(());
     // The two running jobs finish after the signal.
     gate.add_permits(10);
-    let summary = tokio::time::timeout(Duration::from_secs(30), running.task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let summary = finished(running.task).await;
     let s = summary.stats;
     assert_eq!((s.processed, s.acked, s.failed), (2, 2, 0), "{summary}");
     assert_eq!((summary.abandoned, summary.returned_unstarted), (0, 0));
@@ -484,30 +490,20 @@ async fn jobs_fetched_after_the_signal_are_given_back_at_once() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-unstarted", retry = "300s")]
     struct Late;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Late::QUEUE]).await;
+    let (_target, client) = start(&[Late::QUEUE]).await;
     let worker = Worker::builder(client.clone())
         .poll_timeout(Duration::from_secs(10))
         .handle(|_: Delivery<Late>| async { Ok::<(), disque::Error>(()) })
         .build()
         .unwrap();
-    let blocked_before = blocked_clients(&client).await;
+    let blocked_before = common::blocked_clients(&client).await;
     let running = spawn(worker);
     // The idle worker's GETJOB is blocked on the node.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while blocked_clients(&client).await <= blocked_before {
-        assert!(Instant::now() < deadline, "the worker never blocked");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    common::wait_blocked_clients(&client, blocked_before + 1, Duration::from_secs(20)).await;
     let _ = running.stop.send(());
     // Fetched by the blocked GETJOB after the signal: never started.
     let id = client.enqueue(&Late).await.unwrap();
-    let summary = tokio::time::timeout(Duration::from_secs(30), running.task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let summary = finished(running.task).await;
     assert_eq!(summary.returned_unstarted, 1, "{summary}");
     assert_eq!(summary.stats.processed, 0);
     // Back in the queue at once (not after its 300 s RETRY), nacked once.
@@ -517,35 +513,17 @@ async fn jobs_fetched_after_the_signal_are_given_back_at_once() {
     client.ack([&id]).await.unwrap();
 }
 
-async fn blocked_clients(client: &Client) -> u64 {
-    client
-        .info(Some("clients"))
-        .await
-        .unwrap()
-        .get_as::<u64>("blocked_clients")
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn jobs_still_running_at_the_deadline_are_given_back() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-deadline", retry = "300s")]
     struct Stuck;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Stuck::QUEUE]).await;
+    let (_target, client) = start(&[Stuck::QUEUE]).await;
     let id = client.enqueue(&Stuck).await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let worker = Worker::builder(client.clone())
         .shutdown_timeout(Duration::from_millis(200))
-        .handle(move |_: Delivery<Stuck>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(());
-                std::future::pending::<()>().await;
-                Ok::<(), disque::Error>(())
-            }
-        })
+        .handle(move |_: Delivery<Stuck>| start_and_hang(tx.clone()))
         .build()
         .unwrap();
     let running = spawn(worker);
@@ -564,20 +542,11 @@ async fn a_crashed_worker_s_job_is_delivered_again_after_its_retry() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-crash", retry = "1s")]
     struct Fragile;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Fragile::QUEUE]).await;
+    let (_target, client) = start(&[Fragile::QUEUE]).await;
     let id = client.enqueue(&Fragile).await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let worker = Worker::builder(client.clone())
-        .handle(move |_: Delivery<Fragile>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(());
-                std::future::pending::<()>().await;
-                Ok::<(), disque::Error>(())
-            }
-        })
+        .handle(move |_: Delivery<Fragile>| start_and_hang(tx.clone()))
         .build()
         .unwrap();
     let running = spawn(worker);
@@ -611,9 +580,7 @@ async fn several_job_types_are_served_highest_priority_first() {
     struct High {
         n: u32,
     }
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Low::QUEUE, High::QUEUE]).await;
+    let (_target, client) = start(&[Low::QUEUE, High::QUEUE]).await;
     for n in 0..4 {
         client.enqueue(&Low { n }).await.unwrap();
     }
@@ -650,9 +617,7 @@ async fn no_more_than_the_concurrency_limit_runs_at_once() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-limit3")]
     struct Work;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
-    clean(&target, &client, &[Work::QUEUE]).await;
+    let (_target, client) = start(&[Work::QUEUE]).await;
     for _ in 0..12 {
         client.enqueue(&Work).await.unwrap();
     }
@@ -685,8 +650,7 @@ async fn building_without_handlers_or_with_two_for_one_queue_is_refused() {
     #[derive(Serialize, Deserialize, Job)]
     #[job(queue = "disque-rs-worker-dup")]
     struct Dup;
-    let target = Target::start().await;
-    let client = Client::connect(target.addr()).await.unwrap();
+    let (_target, client) = start(&[]).await;
     assert!(matches!(
         Worker::builder(client.clone()).build(),
         Err(disque::Error::InvalidOptions(_))

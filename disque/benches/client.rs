@@ -16,53 +16,16 @@
 //!
 //! Without `redis-benchmark` on the PATH the reference rates are skipped.
 
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use disque::{Client, ConsumeOptions};
+use support::{env_usize, median, median_opt, rate, ratio, reference, show};
+
+mod support;
 
 const BODY: &[u8; 16] = b"0123456789abcdef";
 const TASKS: usize = 50;
 const BATCH: usize = 100;
-
-/// The median of `v` (not empty).
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// The median, or `None` when no run gave a figure.
-fn median_opt(v: Vec<f64>) -> Option<f64> {
-    (!v.is_empty()).then(|| median(v))
-}
-
-fn rate(n: usize, took: Duration) -> f64 {
-    n as f64 / took.as_secs_f64()
-}
-
-/// `redis-benchmark -c clients -P pipeline … <command>`, in requests/s.
-fn reference(
-    port: u16,
-    clients: usize,
-    pipeline: usize,
-    n: usize,
-    command: &[&str],
-) -> Option<f64> {
-    let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-c", &clients.to_string(), "-P", &pipeline.to_string()])
-        .args(["-n", &n.to_string(), "--csv"])
-        .args(command)
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    // CSV: a header line, then "\"ADDJOB …\",\"<rps>\",…".
-    text.lines().skip(1).find_map(|line| {
-        let mut cols = line.split(',');
-        cols.next()?;
-        cols.next()?.trim_matches('"').parse::<f64>().ok()
-    })
-}
 
 async fn add_loop(client: &Client, queue: &str, n: usize) -> f64 {
     let start = Instant::now();
@@ -189,72 +152,17 @@ async fn get_ack_batched(client: &Client, queue: &str, n: usize) -> f64 {
     rate(done, start.elapsed())
 }
 
-/// Runs the embedded node on a runtime of its own, in its own thread, as a
-/// separate server would; returns its address and a handle that stops it.
-fn start_node() -> (
-    std::net::SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("node runtime");
-        rt.block_on(async move {
-            let node = disque_embedded::Node::start_ephemeral()
-                .await
-                .expect("embedded node");
-            addr_tx.send(node.addr()).expect("main thread waits");
-            let _ = stop_rx.await;
-        });
-    });
-    let addr = addr_rx.recv().expect("node address");
-    (addr, stop_tx, thread)
-}
-
 fn main() {
     // BENCH_ADDR=127.0.0.1:7711 measures against a running Disque instead.
-    let external: Option<std::net::SocketAddr> = std::env::var("BENCH_ADDR")
-        .ok()
-        .map(|a| a.parse().expect("BENCH_ADDR is ip:port"));
-    let (addr, node) = match external {
-        Some(addr) => (addr, None),
-        None => {
-            let (addr, stop, thread) = start_node();
-            (addr, Some((stop, thread)))
-        }
-    };
-    let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
-    let (rt, runtime) = if multi {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        if let Some(w) = std::env::var("BENCH_WORKERS")
-            .ok()
-            .and_then(|w| w.parse().ok())
-        {
-            b.worker_threads(w);
-        }
-        let rt = b.enable_all().build();
-        (rt, "multi-thread")
-    } else {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        (rt, "current-thread")
-    };
-    let rt = rt.expect("client runtime");
+    let node = support::Node::start();
+    let (rt, runtime) = support::client_runtime();
     rt.block_on(async {
-        run(addr, runtime).await;
-        if external.is_some() {
-            drain(addr).await;
+        run(node.addr, runtime).await;
+        if node.is_external() {
+            drain(node.addr).await;
         }
     });
-    if let Some((stop, thread)) = node {
-        let _ = stop.send(());
-        thread.join().expect("node thread");
-    }
+    node.stop();
 }
 
 /// Removes the jobs the benchmark left on a running Disque, queued or
@@ -275,10 +183,7 @@ async fn drain(addr: std::net::SocketAddr) {
 }
 
 async fn run(addr: std::net::SocketAddr, runtime: &str) {
-    let n: usize = std::env::var("BENCH_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000);
+    let n = env_usize("BENCH_N", 20_000);
     let port = addr.port();
     let client = Client::connect(addr).await.expect("connect");
 
@@ -286,11 +191,7 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     // separate process talking to it, so it must not block the runtime.
     let body = std::str::from_utf8(BODY).expect("ASCII body");
     let addjob = ["ADDJOB", "bench-ref", body, "0"];
-    let reps: usize = std::env::var("BENCH_REPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let reps = env_usize("BENCH_REPS", 3).max(1);
     let (mut r11, mut r501, mut g11) = (Vec::new(), Vec::new(), Vec::new());
     let getjob = ["GETJOB", "NOHANG", "WITHCOUNTERS", "FROM", "bench-ref"];
     let (mut add1, mut bare, mut add50) = (Vec::new(), Vec::new(), Vec::new());
@@ -328,8 +229,6 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     let floor = median(floor);
     let (addb, getack, getackb) = (median(addb), median(getack), median(getackb));
 
-    let show = |r: Option<f64>| r.map_or("n/a".to_string(), |v| format!("{v:.0}/s"));
-    let ratio = |a: f64, r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.2}", a / r));
     println!("N = {n} (BENCH_N), client runtime: {runtime}, median of {reps} rounds (BENCH_REPS)");
     println!(
         "R(1,1)  = {} (redis-benchmark -c 1 -P 1: ADDJOB q <16 B> 0)",

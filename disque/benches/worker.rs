@@ -21,13 +21,15 @@
 //! - the same hand-written one-at-a-time loop (`get` then `ack`), for scale.
 
 use std::convert::Infallible;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use disque::{Client, ConsumeOptions, Delivery, Job, Worker};
 use serde::{Deserialize, Serialize};
+use support::{env_usize, median, median_opt, rate, ratio, reference, show};
+
+mod support;
 
 #[derive(Serialize, Deserialize, Job)]
 #[job(queue = "bench-worker")]
@@ -37,35 +39,6 @@ struct Noop {
 
 const TASKS: usize = 4;
 const BATCH: u32 = 100;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn median_opt(v: Vec<f64>) -> Option<f64> {
-    (!v.is_empty()).then(|| median(v))
-}
-
-fn rate(n: usize, took: Duration) -> f64 {
-    n as f64 / took.as_secs_f64()
-}
-
-/// `redis-benchmark -c clients -P pipeline … <command>`, in requests/s.
-fn reference(port: u16, n: usize, command: &[&str]) -> Option<f64> {
-    let out = Command::new("redis-benchmark")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-c", "1", "-P", "1", "-n", &n.to_string(), "--csv"])
-        .args(command)
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines().skip(1).find_map(|line| {
-        let mut cols = line.split(',');
-        cols.next()?;
-        cols.next()?.trim_matches('"').parse::<f64>().ok()
-    })
-}
 
 /// Queues `n` `Noop` jobs (pipelined, 100 per write, with the body of one
 /// enqueued and taken back).
@@ -174,69 +147,11 @@ async fn worker(client: &Client, n: usize, concurrency: usize, count: u32) -> f6
     rate(n, took)
 }
 
-fn start_node() -> (
-    std::net::SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("node runtime");
-        rt.block_on(async move {
-            let node = disque_embedded::Node::start_ephemeral()
-                .await
-                .expect("embedded node");
-            addr_tx.send(node.addr()).expect("main thread waits");
-            let _ = stop_rx.await;
-        });
-    });
-    let addr = addr_rx.recv().expect("node address");
-    (addr, stop_tx, thread)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let external: Option<std::net::SocketAddr> = std::env::var("BENCH_ADDR")
-        .ok()
-        .map(|a| a.parse().expect("BENCH_ADDR is ip:port"));
-    let (addr, node) = match external {
-        Some(addr) => (addr, None),
-        None => {
-            let (addr, stop, thread) = start_node();
-            (addr, Some((stop, thread)))
-        }
-    };
-    let multi = std::env::var("BENCH_RUNTIME").as_deref() == Ok("multi");
-    let rt = if multi {
-        let mut b = tokio::runtime::Builder::new_multi_thread();
-        if let Some(w) = std::env::var("BENCH_WORKERS")
-            .ok()
-            .and_then(|w| w.parse().ok())
-        {
-            b.worker_threads(w);
-        }
-        b.enable_all().build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    }
-    .expect("runtime");
-    let runtime = if multi {
-        "multi-thread"
-    } else {
-        "current-thread"
-    };
+    let node = support::Node::start();
+    let (rt, runtime) = support::client_runtime();
+    let multi = rt.handle().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+    let addr = node.addr;
     // On the multi-thread runtime the paths run in a spawned task (on a
     // worker thread, as a server's tasks do), unless BENCH_BLOCK_ON is set.
     if multi && std::env::var("BENCH_BLOCK_ON").is_err() {
@@ -244,10 +159,7 @@ fn main() {
     } else {
         rt.block_on(run(addr, runtime));
     }
-    if let Some((stop, thread)) = node {
-        let _ = stop.send(());
-        thread.join().expect("node thread");
-    }
+    node.stop();
 }
 
 async fn run(addr: std::net::SocketAddr, runtime: &str) {
@@ -267,12 +179,12 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     ];
     for _ in 0..reps {
         r11.extend(
-            tokio::task::spawn_blocking(move || reference(port, n1, &["PING"]))
+            tokio::task::spawn_blocking(move || reference(port, 1, 1, n1, &["PING"]))
                 .await
                 .expect("reference"),
         );
         g11.extend(
-            tokio::task::spawn_blocking(move || reference(port, n1, &getjob))
+            tokio::task::spawn_blocking(move || reference(port, 1, 1, n1, &getjob))
                 .await
                 .expect("reference"),
         );
@@ -283,8 +195,6 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     }
     let (r11, g11) = (median_opt(r11), median_opt(g11));
     let (hand, work, work1, one) = (median(hand), median(work), median(work1), median(one));
-    let show = |r: Option<f64>| r.map_or("n/a".to_string(), |v| format!("{v:.0}/s"));
-    let ratio = |a: f64, r: Option<f64>| r.map_or("n/a".to_string(), |r| format!("{:.2}", a / r));
     println!(
         "N = {n} (BENCH_N; {n1} one at a time), runtime: {runtime}, median of {reps} rounds (BENCH_REPS)"
     );

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// The server a test talks to.
 pub struct Target {
@@ -84,5 +85,33 @@ pub async fn is_acked(client: &disque::Client, id: &disque::JobId) -> bool {
     match client.show(id).await.expect("SHOW answers") {
         None => true,
         Some(info) => client.nodes().len() > 1 && info.state == disque::JobState::Acked,
+    }
+}
+
+/// How many clients the node `client` talks to has blocked (INFO clients).
+pub async fn blocked_clients(client: &disque::Client) -> u64 {
+    client
+        .info(Some("clients"))
+        .await
+        .expect("INFO clients answers")
+        .get_as::<u64>("blocked_clients")
+        .unwrap_or(0)
+}
+
+/// Polls INFO until the node `client` talks to has at least `n` blocked
+/// clients; fails the test if that takes longer than `within`.
+pub async fn wait_blocked_clients(client: &disque::Client, n: u64, within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        let blocked = blocked_clients(client).await;
+        if blocked >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{blocked} blocked clients on {}, not {n}, after {within:?}",
+            client.node()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
