@@ -323,6 +323,69 @@ mod tests {
         );
     }
 
+    /// A server answering every command it reads with `reply`, counting the
+    /// connections it accepts.
+    async fn counting_server(
+        reply: &'static [u8],
+    ) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut chunk = [0u8; 512];
+                    // One reply per read: the tests send one command at a time.
+                    while let Ok(n) = sock.read(&mut chunk).await {
+                        if n == 0 || sock.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    fn direct_to(port: u16, password: Option<&str>) -> Direct {
+        let addr = NodeAddr::parse(&format!("127.0.0.1:{port}")).expect("address");
+        Direct::new(
+            std::sync::Arc::new(addr),
+            password.map(str::to_owned),
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_answered_is_used_again() {
+        let (port, accepted) = counting_server(b"+PONG\r\n").await;
+        let direct = direct_to(port, None);
+        let ping = redis::cmd("PING");
+        for _ in 0..3 {
+            let outcome = direct.try_run(&ping, Duration::from_secs(5)).await;
+            assert!(matches!(outcome, Outcome::Reply(Ok(_))));
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_failed_to_open_is_not_tried_again_at_once() {
+        // AUTH is refused, so opening fails; the next call within
+        // RETRY_OPEN_AFTER must not connect again.
+        let (port, accepted) = counting_server(b"-ERR invalid password\r\n").await;
+        let direct = direct_to(port, Some("wrong"));
+        let ping = redis::cmd("PING");
+        for _ in 0..3 {
+            let outcome = direct.try_run(&ping, Duration::from_secs(5)).await;
+            assert!(matches!(outcome, Outcome::Busy));
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn finds_the_end_of_each_reply_kind() {
         assert_eq!(frame_end(b"+OK\r\n", 0), Ok(Some(5)));
