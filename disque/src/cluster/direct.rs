@@ -373,6 +373,16 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_error_reply_is_an_error() {
+        let (port, _) = counting_server(b"-NOJOB Unknown job\r\n").await;
+        let direct = direct_to(port, None);
+        let outcome = direct
+            .try_run(&redis::cmd("WORKING"), Duration::from_secs(5))
+            .await;
+        assert!(matches!(outcome, Outcome::Reply(Err(Error::NoJob(_)))));
+    }
+
+    #[tokio::test]
     async fn a_connection_that_failed_to_open_is_not_tried_again_at_once() {
         // AUTH is refused, so opening fails; the next call within
         // RETRY_OPEN_AFTER must not connect again.
@@ -394,6 +404,7 @@ mod tests {
         assert_eq!(frame_end(b"$3\r\nabc\r\n", 0), Ok(Some(9)));
         assert_eq!(frame_end(b"$3\r\nab", 0), Ok(None));
         assert_eq!(frame_end(b"$-1\r\n", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"$0\r\n\r\n", 0), Ok(Some(6)));
         assert_eq!(frame_end(b"*-1\r\n", 0), Ok(Some(5)));
         let nested = b"*2\r\n*2\r\n$1\r\nq\r\n:1\r\n$2\r\nhi\r\n";
         assert_eq!(frame_end(nested, 0), Ok(Some(nested.len())));
