@@ -222,9 +222,24 @@ mod tests {
         again: Option<E3>,
     }
 
+    #[derive(Deserialize)]
+    #[serde(rename = "E1")]
+    enum E4 {
+        A,
+        B(u8),
+        C(u16),
+    }
+    #[derive(Deserialize)]
+    struct HoldsE4 {
+        e: E4,
+        again: Option<E4>,
+    }
+
     #[test]
     fn nested_enums_are_traced_whole() {
         assert_ne!(shape::<HoldsE1>(), shape::<HoldsE3>());
+        // The last variant's payload is traced too.
+        assert_ne!(shape::<HoldsE3>(), shape::<HoldsE4>());
     }
 
     #[test]
