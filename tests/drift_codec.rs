@@ -24,6 +24,13 @@ struct Untagged {
     value: Either,
 }
 
+/// The same nested type with the codec the refusal suggests.
+#[derive(serde::Serialize, serde::Deserialize, disque::Job, Debug, PartialEq)]
+#[job(queue = "disque-rs-drift-codec-untagged-json", codec = disque::Json)]
+struct UntaggedJson {
+    value: Either,
+}
+
 #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
 struct Sometimes {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +66,26 @@ async fn a_nested_type_bincode_cannot_decode_is_refused_before_anything_is_sent(
     if !target.is_external() {
         assert_eq!(before, 0);
     }
+}
+
+#[tokio::test]
+async fn the_same_nested_type_with_a_self_describing_codec_round_trips() {
+    let target = Target::start().await;
+    let client = Client::connect(target.addr()).await.unwrap();
+    let sent = UntaggedJson {
+        value: Either::Text(unique_queue("untagged-json")),
+    };
+    client.enqueue(&sent).await.unwrap();
+    // Bounded: a shared server may hold jobs of earlier runs in this queue.
+    for _ in 0..100 {
+        let job = client.consume::<UntaggedJson>().await.unwrap();
+        let mine = *job == sent;
+        job.ack().await.unwrap();
+        if mine {
+            return;
+        }
+    }
+    panic!("the job sent was not consumed");
 }
 
 #[tokio::test]
