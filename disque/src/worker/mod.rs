@@ -69,7 +69,8 @@ impl Default for Config {
 /// gets the [`Delivery`] and returns a `Result`:
 ///
 /// - `Ok` → the job is acknowledged (in batches: one `ACKJOB`, or `FASTACK`,
-///   with many ids, sent as soon as the previous batch is answered);
+///   with many ids, sent in the same write as the next fetch, or within 1 ms
+///   plus a round trip when no fetch goes out);
 /// - `Err` or a panic → it is logged and counted, and the job is retried after
 ///   an exponential backoff with jitter ([`RetryPolicy`]): `NACK`ed after the
 ///   delay, or left for Disque to deliver again after its RETRY when the delay
