@@ -77,6 +77,24 @@ impl Producers {
 }
 
 /// Every id's SHOW, pipelined.
+/// Runs BGREWRITEAOF and requires it to end `ok` (showing the node's log,
+/// which names the failed step and file, if not).
+fn rewrite_succeeds(c: &mut Conn, node: &Server, what: &str) {
+    assert_eq!(
+        c.cmd(&["BGREWRITEAOF"]),
+        R::Status("Background append only file rewriting started".into())
+    );
+    eventually("the rewrite to finish", || {
+        c.info_field("persistence", "aof_rewrite_in_progress") == "0"
+    });
+    assert_eq!(
+        c.info_field("persistence", "aof_last_bgrewrite_status"),
+        "ok",
+        "{what} failed:\n{}",
+        node.output()
+    );
+}
+
 fn show_all(c: &mut Conn, ids: &[String]) -> Vec<R> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(1000) {
@@ -269,19 +287,7 @@ fn answered_jobs_survive_sigkill_during_a_rewrite() {
     // The first rewrite after the restart succeeds and keeps everything
     // (the node's log, which names the failed step and file, is shown if
     // not).
-    assert_eq!(
-        c.cmd(&["BGREWRITEAOF"]),
-        R::Status("Background append only file rewriting started".into())
-    );
-    eventually("the rewrite to finish", || {
-        c.info_field("persistence", "aof_rewrite_in_progress") == "0"
-    });
-    assert_eq!(
-        c.info_field("persistence", "aof_last_bgrewrite_status"),
-        "ok",
-        "the first rewrite after the crash-restart failed:\n{}",
-        node.output()
-    );
+    rewrite_succeeds(&mut c, &node, "the first rewrite after the crash-restart");
     node.kill();
     let node = Server::start(dir.path(), ALWAYS);
     let mut c = node.conn();
@@ -325,19 +331,7 @@ fn the_first_rewrite_after_a_rewrite_cut_short_succeeds() {
         aof.len() as u64,
         "the torn record was not cut"
     );
-    assert_eq!(
-        c.cmd(&["BGREWRITEAOF"]),
-        R::Status("Background append only file rewriting started".into())
-    );
-    eventually("the rewrite to finish", || {
-        c.info_field("persistence", "aof_rewrite_in_progress") == "0"
-    });
-    assert_eq!(
-        c.info_field("persistence", "aof_last_bgrewrite_status"),
-        "ok",
-        "{}",
-        node.output()
-    );
+    rewrite_succeeds(&mut c, &node, "the first rewrite after the cut-short one");
     assert!(!temp.exists(), "the rewrite left its snapshot");
     node.kill();
 
