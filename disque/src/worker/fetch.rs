@@ -13,7 +13,6 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -21,6 +20,7 @@ use tokio::time::Instant;
 use super::acks::command as ack_command;
 use super::counters::add;
 use super::handler::{Handler, Shared};
+use super::on_the_wire::OnTheWire;
 use super::Config;
 use crate::{Client, ConsumeOptions, Delivery, Error, JobId};
 
@@ -135,7 +135,7 @@ pub(crate) async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> FetchEnd {
     let mut shutdown = pin!(shutdown);
-    let mut fetches = FuturesUnordered::new();
+    let mut fetches = OnTheWire::new();
     let mut blocking_out = false;
     let mut idle = false;
     let mut stopping = false;

@@ -13,6 +13,7 @@ mod dead;
 mod fetch;
 mod handler;
 mod heartbeat;
+mod on_the_wire;
 mod retry;
 mod shutdown;
 
