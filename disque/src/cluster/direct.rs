@@ -14,6 +14,7 @@ use redis::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::resp2::{self, frame_end};
 use crate::client::NodeAddr;
 use crate::Error;
 
@@ -189,7 +190,11 @@ async fn round_trip(st: &mut State, packed: &[u8], replies: usize) -> Result<Vec
     while values.len() < replies {
         match frame_end(buf, at) {
             Ok(Some(end)) => {
-                let value = redis::parse_redis_value(&buf[at..end]).map_err(|e| e.to_string())?;
+                let frame = &buf[at..end];
+                let value = match resp2::parse(frame) {
+                    Some(value) => value,
+                    None => redis::parse_redis_value(frame).map_err(|e| e.to_string())?,
+                };
                 values.push(value);
                 at = end;
                 continue;
@@ -212,47 +217,6 @@ fn reply(v: Value) -> Result<Value, Error> {
     match v {
         Value::ServerError(e) => Err(Error::from_server_error(&e)),
         other => Ok(other),
-    }
-}
-
-/// Where the RESP2 value starting at `at` ends: `Ok(None)` if incomplete.
-fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
-    let Some(kind) = buf.get(at) else {
-        return Ok(None);
-    };
-    let Some(cr) = buf[at..].windows(2).position(|w| w == b"\r\n") else {
-        return Ok(None);
-    };
-    let line = &buf[at + 1..at + cr];
-    let next = at + cr + 2;
-    let number = || -> Result<i64, ()> {
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-            .ok_or(())
-    };
-    match kind {
-        b'+' | b'-' | b':' => Ok(Some(next)),
-        b'$' => {
-            let n = number()?;
-            if n < 0 {
-                return Ok(Some(next));
-            }
-            let end = next + usize::try_from(n).map_err(|_| ())? + 2;
-            Ok((buf.len() >= end).then_some(end))
-        }
-        b'*' => {
-            let n = number()?;
-            let mut pos = next;
-            for _ in 0..n.max(0) {
-                match frame_end(buf, pos)? {
-                    Some(p) => pos = p,
-                    None => return Ok(None),
-                }
-            }
-            Ok(Some(pos))
-        }
-        _ => Err(()),
     }
 }
 
@@ -394,22 +358,5 @@ mod tests {
             assert!(matches!(outcome, Outcome::Busy));
         }
         assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn finds_the_end_of_each_reply_kind() {
-        assert_eq!(frame_end(b"+OK\r\n", 0), Ok(Some(5)));
-        assert_eq!(frame_end(b"+OK\r", 0), Ok(None));
-        assert_eq!(frame_end(b":12\r\n+x", 0), Ok(Some(5)));
-        assert_eq!(frame_end(b"$3\r\nabc\r\n", 0), Ok(Some(9)));
-        assert_eq!(frame_end(b"$3\r\nab", 0), Ok(None));
-        assert_eq!(frame_end(b"$-1\r\n", 0), Ok(Some(5)));
-        assert_eq!(frame_end(b"$0\r\n\r\n", 0), Ok(Some(6)));
-        assert_eq!(frame_end(b"*-1\r\n", 0), Ok(Some(5)));
-        let nested = b"*2\r\n*2\r\n$1\r\nq\r\n:1\r\n$2\r\nhi\r\n";
-        assert_eq!(frame_end(nested, 0), Ok(Some(nested.len())));
-        assert_eq!(frame_end(&nested[..nested.len() - 1], 0), Ok(None));
-        assert_eq!(frame_end(b"?\r\n", 0), Err(()));
-        assert_eq!(frame_end(b"$x\r\n", 0), Err(()));
     }
 }

@@ -4,6 +4,7 @@
 
 mod affinity;
 mod direct;
+mod resp2;
 mod table;
 
 pub(crate) use affinity::Affinity;

@@ -1,0 +1,238 @@
+//! Whole RESP2 replies read on the direct connection: where one ends, and
+//! its value.
+//!
+//! The `redis` crate's parser (`redis::parse_redis_value`, built on
+//! `combine`) took about a fifth of the client's CPU time per job in a
+//! one-at-a-time worker (`perf`, `benches/worker.rs`): it is made for
+//! replies arriving in pieces, while these are parsed once they are whole.
+//! [`parse`] reads the four kinds Disque answers with (simple string,
+//! integer, bulk string, array) and gives the same [`Value`] as that parser;
+//! anything else (an error reply, RESP3) is left to it.
+
+use redis::Value;
+
+/// Deeper arrays than this are refused (Disque nests at most 3 deep): a
+/// reply must not be able to exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Where the reply starting at `at` ends: `Ok(None)` if it is not all in
+/// `buf` yet, `Err` if it is not RESP2 (or nested too deep).
+pub(crate) fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
+    end_at(buf, at, 0)
+}
+
+fn end_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<usize>, ()> {
+    let Some(&kind) = buf.get(at) else {
+        return Ok(None);
+    };
+    let Some((line, next)) = line_at(buf, at) else {
+        return Ok(None);
+    };
+    match kind {
+        b'+' | b'-' | b':' => Ok(Some(next)),
+        b'$' => {
+            let n = number(line).ok_or(())?;
+            if n < 0 {
+                return Ok(Some(next));
+            }
+            let end = usize::try_from(n)
+                .ok()
+                .and_then(|n| next.checked_add(n)?.checked_add(2))
+                .ok_or(())?;
+            Ok((buf.len() >= end).then_some(end))
+        }
+        b'*' if depth < MAX_DEPTH => {
+            let n = number(line).ok_or(())?;
+            let mut pos = next;
+            for _ in 0..n.max(0) {
+                match end_at(buf, pos, depth + 1)? {
+                    Some(p) => pos = p,
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(pos))
+        }
+        _ => Err(()),
+    }
+}
+
+/// The value of one whole reply (as [`frame_end`] delimits it), or `None`
+/// for a kind this parser leaves to the `redis` crate.
+pub(crate) fn parse(frame: &[u8]) -> Option<Value> {
+    let (value, end) = value_at(frame, 0, 0)?;
+    (end == frame.len()).then_some(value)
+}
+
+fn value_at(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
+    let kind = *buf.get(at)?;
+    let (line, next) = line_at(buf, at)?;
+    match kind {
+        b'+' => {
+            let text = std::str::from_utf8(line).ok()?;
+            let value = if text == "OK" {
+                Value::Okay
+            } else {
+                Value::SimpleString(text.to_owned())
+            };
+            Some((value, next))
+        }
+        b':' => Some((Value::Int(number(line)?), next)),
+        b'$' => {
+            let Ok(len) = usize::try_from(number(line)?) else {
+                return Some((Value::Nil, next));
+            };
+            let end = next.checked_add(len)?;
+            (buf.get(end..end.checked_add(2)?)? == b"\r\n")
+                .then(|| (Value::BulkString(buf[next..end].to_vec()), end + 2))
+        }
+        b'*' if depth < MAX_DEPTH => {
+            let Ok(len) = usize::try_from(number(line)?) else {
+                return Some((Value::Nil, next));
+            };
+            // Each item takes at least 3 bytes: no allocation beyond the reply.
+            let mut items = Vec::with_capacity(len.min(buf.len() / 3));
+            let mut pos = next;
+            for _ in 0..len {
+                let (item, end) = value_at(buf, pos, depth + 1)?;
+                items.push(item);
+                pos = end;
+            }
+            Some((Value::Array(items), pos))
+        }
+        _ => None,
+    }
+}
+
+/// The text after the type byte at `at` up to `\r\n`, and where the next
+/// value starts.
+fn line_at(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
+    let rest = buf.get(at + 1..)?;
+    let cr = rest.windows(2).position(|w| w == b"\r\n")?;
+    Some((&rest[..cr], at + 1 + cr + 2))
+}
+
+/// A length or integer, as the `redis` crate reads it (spaces trimmed).
+fn number(line: &[u8]) -> Option<i64> {
+    std::str::from_utf8(line).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replies Disque sends, and edge cases of each kind.
+    const REPLIES: &[&[u8]] = &[
+        b"+OK\r\n",
+        b"+PONG\r\n",
+        b"+\r\n",
+        b":0\r\n",
+        b":-12\r\n",
+        b":9223372036854775807\r\n",
+        b"$0\r\n\r\n",
+        b"$-1\r\n",
+        b"$4\r\na\r\nb\r\n",
+        b"$3\r\n\x00\xff\x01\r\n",
+        b"*0\r\n",
+        b"*-1\r\n",
+        b"*2\r\n$1\r\na\r\n:5\r\n",
+        b"*1\r\n*7\r\n$1\r\nq\r\n$6\r\nD-0001\r\n$2\r\nhi\r\n$5\r\nnacks\r\n:0\r\n$21\r\nadditional-deliveries\r\n:1\r\n",
+        b"*3\r\n$-1\r\n*0\r\n+OK\r\n",
+    ];
+
+    #[test]
+    fn every_reply_parses_as_the_redis_crate_parses_it() {
+        for reply in REPLIES {
+            let ours = parse(reply);
+            let theirs = redis::parse_redis_value(reply).ok();
+            assert!(
+                ours.is_some(),
+                "{:?} left to the redis crate",
+                String::from_utf8_lossy(reply)
+            );
+            assert_eq!(ours, theirs, "{:?}", String::from_utf8_lossy(reply));
+            assert_eq!(frame_end(reply, 0), Ok(Some(reply.len())));
+        }
+    }
+
+    #[test]
+    fn error_replies_and_resp3_are_left_to_the_redis_crate() {
+        for reply in [
+            &b"-ERR no\r\n"[..],
+            b"*2\r\n+OK\r\n-NOJOB x\r\n",
+            b"%1\r\n+a\r\n+b\r\n",
+            b"#t\r\n",
+        ] {
+            assert_eq!(parse(reply), None, "{:?}", String::from_utf8_lossy(reply));
+        }
+    }
+
+    #[test]
+    fn a_reply_cut_short_or_with_bytes_after_it_is_not_parsed() {
+        for reply in REPLIES {
+            for cut in 0..reply.len() {
+                assert_eq!(parse(&reply[..cut]), None, "{:?} cut at {cut}", reply);
+                assert_eq!(
+                    frame_end(&reply[..cut], 0),
+                    Ok(None),
+                    "{reply:?} cut at {cut}"
+                );
+            }
+            let mut longer = reply.to_vec();
+            longer.extend_from_slice(b"+OK\r\n");
+            assert_eq!(parse(&longer), None);
+            assert_eq!(frame_end(&longer, 0), Ok(Some(reply.len())));
+        }
+    }
+
+    #[test]
+    fn finds_the_end_of_each_reply_kind() {
+        assert_eq!(frame_end(b"+OK\r\n", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"+OK\r", 0), Ok(None));
+        assert_eq!(frame_end(b":12\r\n+x", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"$3\r\nabc\r\n", 0), Ok(Some(9)));
+        assert_eq!(frame_end(b"$3\r\nab", 0), Ok(None));
+        assert_eq!(frame_end(b"$-1\r\n", 0), Ok(Some(5)));
+        assert_eq!(frame_end(b"$0\r\n\r\n", 0), Ok(Some(6)));
+        assert_eq!(frame_end(b"*-1\r\n", 0), Ok(Some(5)));
+        let nested = b"*2\r\n*2\r\n$1\r\nq\r\n:1\r\n$2\r\nhi\r\n";
+        assert_eq!(frame_end(nested, 0), Ok(Some(nested.len())));
+        assert_eq!(frame_end(&nested[..nested.len() - 1], 0), Ok(None));
+        assert_eq!(frame_end(b"?\r\n", 0), Err(()));
+        assert_eq!(frame_end(b"$x\r\n", 0), Err(()));
+    }
+
+    #[test]
+    fn a_bulk_string_without_its_crlf_is_refused() {
+        assert_eq!(parse(b"$2\r\nabXY"), None);
+        assert_eq!(parse(b"$2\r\nab\rX"), None);
+    }
+
+    #[test]
+    fn garbage_lengths_are_malformed_not_a_panic() {
+        for reply in [
+            &b"$x\r\n"[..],
+            b"*x\r\n",
+            b"$99999999999999999999\r\n",
+            b"!3\r\n",
+        ] {
+            assert_eq!(parse(reply), None);
+            assert_eq!(
+                frame_end(reply, 0),
+                Err(()),
+                "{:?}",
+                String::from_utf8_lossy(reply)
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_malformed_not_a_stack_overflow() {
+        let deep = b"*1\r\n".repeat(100_000);
+        assert_eq!(frame_end(&deep, 0), Err(()));
+        assert_eq!(parse(&deep), None);
+        let mut ok = b"*1\r\n".repeat(MAX_DEPTH);
+        ok.extend_from_slice(b":1\r\n");
+        assert_eq!(frame_end(&ok, 0), Ok(Some(ok.len())));
+        assert!(parse(&ok).is_some());
+    }
+}
