@@ -2,7 +2,7 @@
 
 use redis::Value;
 
-use super::{array, bytes, parse_job_id, queue_name, text, unexpected, unsigned};
+use super::{array, bytes, parse_job_id, queue_name, unexpected, unsigned};
 use crate::{Error, JobId};
 
 /// One job of a QPEEK reply ([`Client::peek`](crate::Client::peek)).
@@ -38,7 +38,7 @@ fn entries(value: Value, what: &str) -> Result<Vec<ReceivedJob>, Error> {
     if value == Value::Nil {
         return Ok(Vec::new());
     }
-    array(value, &format!("{what} reply (an array of jobs)"))?
+    array(value, format_args!("{what} reply (an array of jobs)"))?
         .into_iter()
         .map(|entry| ReceivedJob::from_value(entry, what))
         .collect()
@@ -47,16 +47,16 @@ fn entries(value: Value, what: &str) -> Result<Vec<ReceivedJob>, Error> {
 impl ReceivedJob {
     /// Parses `[queue, id, body]` followed by counter pairs, read by name.
     fn from_value(value: Value, what: &str) -> Result<ReceivedJob, Error> {
-        let mut it = array(value, &format!("{what} job entry"))?.into_iter();
+        let mut it = array(value, format_args!("{what} job entry"))?.into_iter();
         let (Some(queue), Some(id), Some(body)) = (it.next(), it.next(), it.next()) else {
             return Err(Error::Protocol(format!(
                 "{what}: a job entry needs [queue, id, body]"
             )));
         };
         let mut job = ReceivedJob {
-            queue: queue_name(queue, &format!("{what} queue"))?,
+            queue: queue_name(queue, format_args!("{what} queue"))?,
             id: parse_job_id(id)?,
-            body: bytes(body, &format!("{what} body"))?,
+            body: bytes(body, format_args!("{what} body"))?,
             nacks: None,
             additional_deliveries: None,
         };
@@ -64,16 +64,20 @@ impl ReceivedJob {
             match (it.next(), it.next()) {
                 (None, _) => return Ok(job),
                 (Some(key), Some(count)) => {
-                    let key = text(key, &format!("{what} counter name"))?;
-                    let n = unsigned(count, &format!("{what} {key}"))?;
-                    match key.as_str() {
-                        "nacks" => job.nacks = Some(n),
-                        "additional-deliveries" => job.additional_deliveries = Some(n),
+                    let key = bytes(key, format_args!("{what} counter name"))?;
+                    let name = || String::from_utf8_lossy(&key);
+                    let n = unsigned(count, format_args!("{what} {}", name()))?;
+                    match key.as_slice() {
+                        b"nacks" => job.nacks = Some(n),
+                        b"additional-deliveries" => job.additional_deliveries = Some(n),
                         _ => {} // a counter a newer Disque may add
                     }
                 }
                 (Some(key), None) => {
-                    return Err(unexpected(&format!("{what} counter with a value"), &key))
+                    return Err(unexpected(
+                        format_args!("{what} counter with a value"),
+                        &key,
+                    ))
                 }
             }
         }

@@ -28,6 +28,7 @@ mod golden;
 #[path = "../../tests/parsers/robustness.rs"]
 mod robustness;
 
+use std::fmt::Display;
 use std::time::Duration;
 
 use redis::Value;
@@ -85,7 +86,7 @@ pub(crate) fn describe(value: &Value) -> String {
 
 /// The error for `value` where `what` was expected: the server's own error if
 /// it is one, else [`Error::Protocol`].
-pub(crate) fn unexpected(what: &str, value: &Value) -> Error {
+pub(crate) fn unexpected(what: impl Display + Copy, value: &Value) -> Error {
     match value {
         Value::ServerError(e) => Error::from_server_error(e),
         other => Error::Protocol(format!("expected {what}, got {}", describe(other))),
@@ -93,7 +94,7 @@ pub(crate) fn unexpected(what: &str, value: &Value) -> Error {
 }
 
 /// The bytes of a bulk or status string.
-pub(crate) fn bytes(value: Value, what: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn bytes(value: Value, what: impl Display + Copy) -> Result<Vec<u8>, Error> {
     match value {
         Value::BulkString(b) => Ok(b),
         Value::SimpleString(s) => Ok(s.into_bytes()),
@@ -103,7 +104,7 @@ pub(crate) fn bytes(value: Value, what: &str) -> Result<Vec<u8>, Error> {
 }
 
 /// A bulk or status string as UTF-8 text.
-pub(crate) fn text(value: Value, what: &str) -> Result<String, Error> {
+pub(crate) fn text(value: Value, what: impl Display + Copy) -> Result<String, Error> {
     String::from_utf8(bytes(value, what)?).map_err(|e| {
         Error::Protocol(format!(
             "{what} is not UTF-8: {}",
@@ -114,14 +115,14 @@ pub(crate) fn text(value: Value, what: &str) -> Result<String, Error> {
 
 /// A queue name: UTF-8 text, converted lossily if it is not (see the module
 /// docs).
-pub(crate) fn queue_name(value: Value, what: &str) -> Result<String, Error> {
+pub(crate) fn queue_name(value: Value, what: impl Display + Copy) -> Result<String, Error> {
     Ok(String::from_utf8(bytes(value, what)?)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 /// An integer, given as an integer reply or as a decimal string (HELLO sends
 /// ports and priorities as bulk strings).
-pub(crate) fn integer(value: Value, what: &str) -> Result<i64, Error> {
+pub(crate) fn integer(value: Value, what: impl Display + Copy) -> Result<i64, Error> {
     match value {
         Value::Int(n) => Ok(n),
         Value::BulkString(ref b) => std::str::from_utf8(b)
@@ -134,7 +135,10 @@ pub(crate) fn integer(value: Value, what: &str) -> Result<i64, Error> {
 }
 
 /// A non-negative integer that fits `T`.
-pub(crate) fn unsigned<T: TryFrom<i64>>(value: Value, what: &str) -> Result<T, Error> {
+pub(crate) fn unsigned<T: TryFrom<i64>>(
+    value: Value,
+    what: impl Display + Copy,
+) -> Result<T, Error> {
     let n = integer(value, what)?;
     T::try_from(n).map_err(|_| Error::Protocol(format!("{what} out of range: {n}")))
 }
@@ -157,7 +161,7 @@ fn non_negative(value: Value, what: &str) -> Result<u64, Error> {
 }
 
 /// The elements of an array reply.
-pub(crate) fn array(value: Value, what: &str) -> Result<Vec<Value>, Error> {
+pub(crate) fn array(value: Value, what: impl Display + Copy) -> Result<Vec<Value>, Error> {
     match value {
         Value::Array(items) => Ok(items),
         other => Err(unexpected(what, &other)),
