@@ -94,6 +94,20 @@ impl Delivery<Vec<u8>> {
         self
     }
 
+    /// A second handle on the same job, delivering node included (the
+    /// worker keeps one to dead-letter a last attempt that fails).
+    pub(crate) fn duplicate(&self) -> Self {
+        Delivery {
+            client: self.client.clone(),
+            id: self.id.clone(),
+            queue: self.queue.clone(),
+            nacks: self.nacks,
+            additional_deliveries: self.additional_deliveries,
+            value: self.value.clone(),
+            node: self.node.clone(),
+        }
+    }
+
     /// Decodes the raw body as a `J`.
     ///
     /// On failure the job is left as it is (active, neither acked nor

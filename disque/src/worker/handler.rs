@@ -155,19 +155,27 @@ where
             ));
             return;
         }
-        // Interim (until Error::Decode carries the delivery): a copy to
-        // dead-letter from if decoding fails or the last attempt fails.
-        let backup = copy(&raw);
+        // The last attempt keeps a copy to dead-letter from if it fails.
+        let last = (attempt >= last_attempt).then(|| raw.duplicate());
         let delivery = match raw.decode::<J>() {
             Ok(d) => d,
             Err(e) => {
                 let reason = format!("undecodable as `{}`: {e}", type_name::<J>());
-                tasks.spawn(dead::dead_letter_job(
-                    ctx.clone(),
-                    backup,
-                    reason,
-                    Some(permit),
-                ));
+                match e {
+                    crate::Error::Decode(failure) => {
+                        let undecodable = failure.into_delivery(&ctx.client);
+                        tasks.spawn(dead::dead_letter_job(
+                            ctx.clone(),
+                            undecodable,
+                            reason,
+                            Some(permit),
+                        ));
+                    }
+                    other => {
+                        add(&ctx.counts.errors, 1);
+                        tracing::error!(error = %other, "decoding failed without the job: Disque delivers it again after its RETRY");
+                    }
+                }
                 return;
             }
         };
@@ -185,7 +193,7 @@ where
             retry: self.retry,
             heartbeat: self.heartbeat,
             fetched_at,
-            last: (attempt >= last_attempt).then_some(backup),
+            last,
         };
         add(&ctx.counts.in_flight, 1);
         let guard = InFlight {
@@ -202,18 +210,6 @@ where
             tasks.spawn(job);
         }
     }
-}
-
-/// A copy of a raw delivery (interim: see `start`).
-fn copy(raw: &Delivery) -> Delivery {
-    Delivery::new(
-        raw.client().clone(),
-        raw.id().clone(),
-        raw.queue().to_owned(),
-        raw.body().to_vec(),
-        raw.nacks(),
-        raw.additional_deliveries(),
-    )
 }
 
 /// `1 + nacks + additional deliveries`.
