@@ -9,6 +9,11 @@
 //! (well under the few milliseconds allowed). On a multi-thread runtime the
 //! batcher runs beside the fetch loop; without the delay it would take every
 //! id the moment it is pushed, one `ACKJOB` per job.
+//!
+//! While the fetch loop is awake (between its waits) an id pushed does not
+//! wake the batcher: the loop either takes it with its next fetch or, before
+//! it waits again, wakes the batcher itself ([`AckQueue::loop_waits`]). A job
+//! handled one at a time then costs no batcher wake-up at all.
 
 use std::time::Duration;
 
@@ -51,6 +56,8 @@ pub(crate) struct AckQueue {
     pending: Mutex<Vec<JobId>>,
     ready: Notify,
     closed: AtomicBool,
+    /// The fetch loop is running (not waiting): it will see the ids.
+    loop_awake: AtomicBool,
 }
 
 impl AckQueue {
@@ -62,7 +69,22 @@ impl AckQueue {
             pending.push(id);
             pending.len() == 1
         };
-        if was_empty {
+        // SeqCst pairs with `loop_waits`: either this load sees the loop
+        // waiting, or the loop's check sees this id.
+        if was_empty && !self.loop_awake.load(Ordering::SeqCst) {
+            self.ready.notify_one();
+        }
+    }
+
+    /// The fetch loop is running again: ids pushed now are its to take.
+    pub(crate) fn loop_wakes(&self) {
+        self.loop_awake.store(true, Ordering::SeqCst);
+    }
+
+    /// The fetch loop is about to wait: ids it left are the batcher's.
+    pub(crate) fn loop_waits(&self) {
+        self.loop_awake.store(false, Ordering::SeqCst);
+        if !lock(&self.pending).is_empty() {
             self.ready.notify_one();
         }
     }

@@ -144,7 +144,10 @@ pub(crate) async fn run(
     let mut paused_until: Option<Instant> = None;
     let mut unstarted = Vec::new();
     let fetch_count = config.fetch_count.max(1) as usize;
+    // However the loop ends (or is dropped), ids left are the batcher's.
+    let _waits_at_the_end = LoopWaitsOnDrop(&ctx.acks);
     loop {
+        ctx.acks.loop_wakes();
         while let Some(done) = tasks.try_join_next() {
             if let Err(e) = done {
                 tracing::error!(error = %e, "a job task failed");
@@ -199,6 +202,7 @@ pub(crate) async fn run(
             && fetches.len() < config.max_fetches.max(1)
             && !(idle && blocking_out)
             && slots.available_permits() == 0;
+        ctx.acks.loop_waits();
         tokio::select! {
             biased;
             () = &mut shutdown, if !stopping => {
@@ -248,6 +252,15 @@ pub(crate) async fn run(
         }
     }
     FetchEnd { unstarted, fatal }
+}
+
+/// Calls [`AckQueue::loop_waits`](super::acks::AckQueue::loop_waits) when dropped.
+struct LoopWaitsOnDrop<'a>(&'a super::acks::AckQueue);
+
+impl Drop for LoopWaitsOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.loop_waits();
+    }
 }
 
 async fn sleep_until_opt(at: Option<Instant>) {
