@@ -188,6 +188,34 @@ async fn ok_jobs_are_acknowledged_in_batches() {
     }
 }
 
+/// When the queue runs dry the fetch loop waits in a blocking GETJOB without
+/// the last ack: the batcher must send it at once, not once that GETJOB
+/// returns (its poll timeout, 4 s here).
+#[tokio::test]
+async fn the_last_ack_is_sent_at_once_when_the_queue_runs_dry() {
+    #[derive(Serialize, Deserialize, Job)]
+    #[job(queue = "disque-rs-worker-dry")]
+    struct Last;
+    let (_target, client) = start(&[Last::QUEUE]).await;
+    let id = client.enqueue(&Last).await.unwrap();
+    let worker = Worker::builder(client.clone())
+        .poll_timeout(Duration::from_secs(4))
+        .handle(|_: Delivery<Last>| async { Ok::<(), disque::Error>(()) })
+        .build()
+        .unwrap();
+    let running = spawn(worker);
+    running.until("the job handled", |s| s.processed == 1).await;
+    let handled = Instant::now();
+    running.until("its ack", |s| s.acked == 1).await;
+    let waited = handled.elapsed();
+    assert!(
+        waited < Duration::from_secs(2),
+        "the ack waited {waited:?}, as if for the blocking GETJOB"
+    );
+    assert!(common::is_acked(&client, &id).await);
+    running.stop().await;
+}
+
 #[tokio::test]
 async fn fast_ack_mode_acknowledges_with_fastack() {
     #[derive(Serialize, Deserialize, Job)]

@@ -209,6 +209,8 @@ pub(crate) async fn run(
                 stopping = true;
             }
             Some(f) = fetches.next(), if !fetches.is_empty() => {
+                // Awake again before jobs finish in `dispatch`.
+                ctx.acks.loop_wakes();
                 if f.blocking {
                     blocking_out = false;
                 }
