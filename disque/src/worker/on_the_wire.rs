@@ -7,6 +7,10 @@
 //! second poll of the fetch loop and an extra trip to the runtime's I/O
 //! driver for every job. The fetches are few (`max_fetches`, default 4), so
 //! polling each of them on every wake-up costs less than that.
+//!
+//! A fetch's future is large (about 4 KiB): each lives in a boxed slot that
+//! is kept when it finishes and reused by the next one, so a worker's fetches
+//! allocate nothing once it runs.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -14,24 +18,33 @@ use std::task::{Context, Poll};
 
 /// Futures in flight; see the module docs.
 pub(crate) struct OnTheWire<F> {
-    list: Vec<Pin<Box<F>>>,
+    /// `None`: a free slot, kept for the next future.
+    slots: Vec<Pin<Box<Option<F>>>>,
+    running: usize,
 }
 
 impl<F: Future> OnTheWire<F> {
     pub(crate) fn new() -> Self {
-        OnTheWire { list: Vec::new() }
+        OnTheWire {
+            slots: Vec::new(),
+            running: 0,
+        }
     }
 
     pub(crate) fn push(&mut self, future: F) {
-        self.list.push(Box::pin(future));
+        match self.slots.iter_mut().find(|slot| slot.is_none()) {
+            Some(free) => free.set(Some(future)),
+            None => self.slots.push(Box::pin(Some(future))),
+        }
+        self.running += 1;
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.list.len()
+        self.running
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.list.is_empty()
+        self.running == 0
     }
 
     /// The output of the first future to finish (`None` when there are none).
@@ -40,12 +53,16 @@ impl<F: Future> OnTheWire<F> {
     }
 
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
-        if self.list.is_empty() {
+        if self.running == 0 {
             return Poll::Ready(None);
         }
-        for i in 0..self.list.len() {
-            if let Poll::Ready(out) = self.list[i].as_mut().poll(cx) {
-                drop(self.list.swap_remove(i));
+        for slot in &mut self.slots {
+            let Some(future) = slot.as_mut().as_pin_mut() else {
+                continue;
+            };
+            if let Poll::Ready(out) = future.poll(cx) {
+                slot.set(None);
+                self.running -= 1;
                 return Poll::Ready(Some(out));
             }
         }
@@ -102,6 +119,24 @@ mod tests {
         assert_eq!(wire.poll_next(&mut cx), Poll::Ready(Some(3)));
         assert!(wire.is_empty());
         assert_eq!(wire.poll_next(&mut cx), Poll::Ready(None));
+    }
+
+    #[test]
+    fn a_finished_future_s_slot_is_reused_by_the_next() {
+        let (_, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut wire = OnTheWire::new();
+        for n in 0..10u32 {
+            wire.push(std::future::ready(n));
+            assert_eq!(wire.len(), 1);
+            assert_eq!(wire.poll_next(&mut cx), Poll::Ready(Some(n)));
+            assert!(wire.is_empty());
+        }
+        assert_eq!(wire.slots.len(), 1);
+        wire.push(std::future::ready(10));
+        wire.push(std::future::ready(11));
+        assert_eq!(wire.slots.len(), 2);
+        assert_eq!(wire.len(), 2);
     }
 
     #[tokio::test]
