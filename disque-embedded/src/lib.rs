@@ -11,6 +11,8 @@
 //! - `frame`: RESP requests in, replies out;
 //! - `server`: the accept loop, the client cap, the 100 ms timer task and
 //!   shutdown (a watch channel; `run` returns once every task is done);
+//!   the timer also gives freed memory back to the OS once the load falls
+//!   (`trim`, see [`Config::trim_memory()`]);
 //! - `connection`: one task per client; it runs every complete request
 //!   already buffered under one lock of the state and writes all their
 //!   replies at once, which is what makes pipelining fast;
@@ -99,6 +101,7 @@ mod monitor;
 mod server;
 mod shared;
 mod state;
+mod trim;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -180,6 +183,7 @@ impl Node {
             shared.clone(),
             limits,
             config.max_clients,
+            config.trim_memory,
         ));
         Ok(Node {
             addr,
@@ -322,6 +326,28 @@ impl Node {
     /// ```
     pub fn peer(&self) -> Peer {
         Peer::live(self.node_id(), self.addr, &self.shared)
+    }
+
+    /// How many times this node gave freed memory back to the OS: with
+    /// [`Config::trim_memory()`] on (the default), on Linux with glibc, its
+    /// timer calls glibc's `malloc_trim` once the memory it accounts for
+    /// (INFO's `used_memory`) fell under half of its high point since the
+    /// last trim, that high point being at least 16 MiB; at most once a
+    /// second. Always 0 on other targets.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let node = disque_embedded::Node::start_ephemeral().await?;
+    /// assert_eq!(node.memory_trims(), 0, "nothing was freed yet");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn memory_trims(&self) -> u64 {
+        self.shared
+            .stats
+            .memory_trims
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Resolves once the node was asked to stop (e.g. by a `SHUTDOWN`

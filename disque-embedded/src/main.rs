@@ -67,6 +67,12 @@ struct Args {
     /// fastest on small machines; more can help with many busy connections.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Give freed memory back to the OS once the load falls (yes|no; Linux
+    /// with glibc only): malloc_trim once the jobs' memory fell under half
+    /// of its high point (at least 16 MiB), at most once a second; each
+    /// trim pauses the node for milliseconds.
+    #[arg(long, default_value = "yes", value_parser = yes_no, value_name = "yes|no", action = clap::ArgAction::Set)]
+    trim_memory: bool,
     /// Keep the jobs in an append-only file and load it at start (yes|no).
     #[arg(long, default_value = "no", value_parser = yes_no, value_name = "yes|no", action = clap::ArgAction::Set)]
     appendonly: bool,
@@ -176,7 +182,8 @@ async fn run(args: Args) -> std::process::ExitCode {
         .appendfilename(args.appendfilename.clone())
         .auto_aof_rewrite_percentage(args.auto_aof_rewrite_percentage)
         .auto_aof_rewrite_min_size(args.auto_aof_rewrite_min_size)
-        .maxmemory(args.maxmemory);
+        .maxmemory(args.maxmemory)
+        .trim_memory(args.trim_memory);
     match password(&args) {
         Ok(Some(password)) => config = config.requirepass(password),
         Ok(None) => {

@@ -58,6 +58,8 @@ pub struct Stats {
     pub net_input_bytes: AtomicU64,
     /// Bytes written.
     pub net_output_bytes: AtomicU64,
+    /// Times freed memory was given back to the OS (`crate::trim`).
+    pub memory_trims: AtomicU64,
 }
 
 impl Stats {

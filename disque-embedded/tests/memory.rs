@@ -211,3 +211,67 @@ async fn a_large_body_round_trips_intact_with_requests_pipelined_around_it() {
     assert_eq!(c.cmd(&["PING"]).await, R::Status("PONG".into()));
     node.shutdown().await;
 }
+
+/// Adds 384 jobs of 64 KiB (24 MiB accounted: over the 16 MiB under which
+/// the node never trims) and FASTACKs them.
+async fn load_and_ack(c: &mut Conn) {
+    let body = vec![b'm'; 64 * 1024];
+    let mut ids = Vec::new();
+    for _ in 0..384 {
+        ids.push(
+            c.cmd_bytes(&[b"ADDJOB", b"trim-q", &body, b"0"])
+                .await
+                .status(),
+        );
+    }
+    let mut ack = vec!["FASTACK"];
+    ack.extend(ids.iter().map(String::as_str));
+    assert_eq!(c.cmd(&ack).await, R::Int(384));
+}
+
+/// Issue 13: glibc's malloc keeps what the jobs of a load freed unless the
+/// node calls malloc_trim, which its timer does once the accounted memory
+/// fell under half of its high point: once per fall, not again while the
+/// load stays low. Paused tokio time: each sleep is exactly the timer's
+/// ticks, and the 1 s rate limit costs no real time.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test(start_paused = true)]
+async fn freed_memory_is_given_back_to_the_os_once_the_jobs_of_a_load_are_acked() {
+    use std::time::Duration;
+    let node = node(1 << 30).await;
+    let mut c = Conn::open(node.addr()).await;
+    load_and_ack(&mut c).await;
+    // The timer runs every 100 ms.
+    for _ in 0..20 {
+        if node.memory_trims() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(node.memory_trims(), 1, "no trim 2 s after the acks");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(node.memory_trims(), 1, "trimmed again with nothing freed");
+    // Another load and its acks: another trim.
+    load_and_ack(&mut c).await;
+    for _ in 0..20 {
+        if node.memory_trims() > 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(node.memory_trims(), 2, "no trim after the second load");
+    node.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_trim_memory_off_or_off_glibc_the_node_never_trims() {
+    let on = cfg!(all(target_os = "linux", target_env = "gnu"));
+    let node = Node::start(Config::default().addr(([127, 0, 0, 1], 0)).trim_memory(!on))
+        .await
+        .unwrap();
+    let mut c = Conn::open(node.addr()).await;
+    load_and_ack(&mut c).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(node.memory_trims(), 0);
+    node.shutdown().await;
+}

@@ -290,13 +290,6 @@ const SECTIONS: [&str; 8] = [
     "cpu",
 ];
 
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .map_or(0, |pages| pages * 4096)
-}
-
 /// Disque's `bytesToHuman`: `512B`, `1.50K`, `2.00M`, `1.00G`…
 fn bytes_to_human(n: u64) -> String {
     let n_f = n as f64;
@@ -325,7 +318,11 @@ fn section(ctx: &Ctx<'_>, name: &str, out: &mut String) {
     // maxmemory is compared with), like Disque's allocator count.
     let used = ctx.db.used_memory() as u64;
     let peak = ctx.db.peak_memory() as u64;
-    let rss = if name == "memory" { rss_bytes() } else { 0 };
+    let rss = if name == "memory" {
+        crate::trim::rss_bytes()
+    } else {
+        0
+    };
     let fragmentation = if used == 0 {
         0.0
     } else {

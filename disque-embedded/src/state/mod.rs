@@ -183,6 +183,9 @@ pub struct Db {
     job_bytes: usize,
     /// Highest [`Db::used_memory`] seen.
     peak_memory: usize,
+    /// Highest [`Db::used_memory`] seen since the last trim (see
+    /// [`Db::memory_since_trim`]).
+    trim_peak: usize,
     /// Bytes accounted for the client connections (kept by the client table).
     client_bytes: Arc<AtomicUsize>,
 }
@@ -210,6 +213,7 @@ impl Db {
             maxmemory: DEFAULT_MAXMEMORY,
             job_bytes: 0,
             peak_memory: 0,
+            trim_peak: 0,
             client_bytes: Arc::default(),
         }
     }
@@ -240,6 +244,27 @@ impl Db {
     /// The highest [`Db::used_memory`] seen.
     pub fn peak_memory(&self) -> usize {
         self.peak_memory.max(self.used_memory())
+    }
+
+    /// Records the memory in use in the peaks (after something grew).
+    fn note_memory_peak(&mut self) {
+        let used = self.used_memory();
+        self.peak_memory = self.peak_memory.max(used);
+        self.trim_peak = self.trim_peak.max(used);
+    }
+
+    /// [`Db::used_memory`] now and the highest seen since the last
+    /// [`Db::memory_trimmed`] (or the start), for the decision to give
+    /// freed memory back to the OS (`crate::trim`).
+    pub fn memory_since_trim(&self) -> (usize, usize) {
+        let used = self.used_memory();
+        (used, self.trim_peak.max(used))
+    }
+
+    /// Memory was given back to the OS: the high point since the last trim
+    /// starts again from the memory in use.
+    pub fn memory_trimmed(&mut self) {
+        self.trim_peak = self.used_memory();
     }
 
     /// Disque's memory warning level: 0 below 75 % of `maxmemory` (or
@@ -473,7 +498,7 @@ impl Db {
         }
         self.log_add(&key);
         self.job_bytes += JOB_OVERHEAD + req.body.len();
-        self.peak_memory = self.peak_memory.max(self.used_memory());
+        self.note_memory_peak();
         if let Some(qname) = qname {
             self.serve_blocked(&qname, now);
         }

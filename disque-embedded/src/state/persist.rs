@@ -106,7 +106,7 @@ impl Db {
                 q.jobs.insert(ctime, key);
             }
         }
-        self.peak_memory = self.peak_memory.max(self.used_memory());
+        self.note_memory_peak();
         self.jobs.len()
     }
 

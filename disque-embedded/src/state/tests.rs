@@ -290,3 +290,21 @@ fn memory_accounting_follows_jobs_and_queues() {
     db.flush_all();
     assert_eq!(db.used_memory(), 0);
 }
+
+#[test]
+fn the_high_point_since_the_last_trim_starts_again_from_the_memory_in_use() {
+    let mut db = Db::new();
+    assert_eq!(db.memory_since_trim(), (0, 0));
+    let a = db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap().0;
+    let b = db.add_job(&job(b"q", 300, 86400, 0), T0).unwrap().0;
+    let two = db.used_memory();
+    assert!(db.delete(&a));
+    let one = db.used_memory();
+    assert_eq!(db.memory_since_trim(), (one, two));
+    db.memory_trimmed();
+    assert_eq!(db.memory_since_trim(), (one, one));
+    assert_eq!(db.peak_memory(), two, "INFO's peak is not reset");
+    assert!(db.delete(&b));
+    let zero = db.used_memory();
+    assert_eq!(db.memory_since_trim(), (zero, one));
+}
