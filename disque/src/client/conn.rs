@@ -547,14 +547,30 @@ impl Connections {
     /// carries ADDJOBs).
     pub(crate) async fn run_pipeline(
         &self,
-        mut pipe: redis::Pipeline,
+        pipe: redis::Pipeline,
         extra: Duration,
     ) -> Result<Vec<Result<Value, Error>>, Error> {
-        pipe.ignore_errors();
+        let packed = pipe.get_packed_pipeline();
+        let commands = pipe.len();
+        self.run_packed(&packed, commands, extra, move || pipe)
+            .await
+    }
+
+    /// [`run_pipeline`](Self::run_pipeline) for commands already packed
+    /// (`commands` of them in `packed`); `pipeline` builds the same commands
+    /// as a `redis::Pipeline`, only if the multiplexed connection must
+    /// carry them (the direct one is busy).
+    pub(crate) async fn run_packed(
+        &self,
+        packed: &[u8],
+        commands: usize,
+        extra: Duration,
+        pipeline: impl FnOnce() -> redis::Pipeline,
+    ) -> Result<Vec<Result<Value, Error>>, Error> {
         let shared = self.shared().await?;
         let limit = self.config.response_timeout.saturating_add(extra);
         let direct = match &shared.direct {
-            Some(direct) => direct.try_pipeline(&pipe, limit).await,
+            Some(direct) => direct.try_packed(packed, commands, limit).await,
             None => Exchange::Busy,
         };
         let values = match direct {
@@ -562,6 +578,8 @@ impl Connections {
             Exchange::Broken(why) => return Err(self.settle(&shared, Fail::Broken(why), true)),
             Exchange::TimedOut => return Err(self.settle(&shared, Fail::TimedOut(limit), true)),
             Exchange::Busy => {
+                let mut pipe = pipeline();
+                pipe.ignore_errors();
                 let mut conn = shared.conn.clone();
                 match tokio::time::timeout(limit, pipe.query_async::<Vec<Value>>(&mut conn)).await {
                     Ok(Ok(v)) => v,

@@ -96,12 +96,16 @@ impl Direct {
         }
     }
 
-    /// Runs the commands of `pipe` in one write if the connection is free,
-    /// waiting at most `limit` for all their replies (error replies are
-    /// values: [`Value::ServerError`]).
-    pub(crate) async fn try_pipeline(&self, pipe: &redis::Pipeline, limit: Duration) -> Exchange {
-        self.exchange(&pipe.get_packed_pipeline(), pipe.len(), limit)
-            .await
+    /// Writes `packed` (`commands` commands) in one write if the connection
+    /// is free, waiting at most `limit` for all their replies (error
+    /// replies are values: [`Value::ServerError`]).
+    pub(crate) async fn try_packed(
+        &self,
+        packed: &[u8],
+        commands: usize,
+        limit: Duration,
+    ) -> Exchange {
+        self.exchange(packed, commands, limit).await
     }
 
     /// Writes `packed` and reads `replies` replies, if the connection is free.
@@ -260,7 +264,13 @@ mod tests {
             fragmenting_server(b"+OK\r\n-ERR no\r\n*2\r\n$1\r\na\r\n:7\r\n").await;
         let mut pipe = redis::pipe();
         pipe.cmd("PING").cmd("BAD").cmd("ECHO").arg("last");
-        let Exchange::Replies(values) = direct.try_pipeline(&pipe, Duration::from_secs(5)).await
+        let Exchange::Replies(values) = direct
+            .try_packed(
+                &pipe.get_packed_pipeline(),
+                pipe.len(),
+                Duration::from_secs(5),
+            )
+            .await
         else {
             panic!("no replies");
         };
@@ -279,7 +289,13 @@ mod tests {
         let (direct, server) = fragmenting_server(b"+OK\r\n").await;
         let mut pipe = redis::pipe();
         pipe.cmd("PING").cmd("ECHO").arg("last");
-        let outcome = direct.try_pipeline(&pipe, Duration::from_secs(5)).await;
+        let outcome = direct
+            .try_packed(
+                &pipe.get_packed_pipeline(),
+                pipe.len(),
+                Duration::from_secs(5),
+            )
+            .await;
         server.await.expect("server");
         assert!(
             matches!(outcome, Exchange::Broken(_)),

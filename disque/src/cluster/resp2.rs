@@ -1,5 +1,5 @@
-//! Whole RESP2 replies read on the direct connection: where one ends, and
-//! its value.
+//! RESP2 on the direct connection: commands packed into bytes, and whole
+//! replies read back: where one ends, and its value.
 //!
 //! The `redis` crate's parser (`redis::parse_redis_value`, built on
 //! `combine`) took about a fifth of the client's CPU time per job in a
@@ -7,7 +7,9 @@
 //! replies arriving in pieces, while these are parsed once they are whole.
 //! [`parse`] reads the four kinds Disque answers with (simple string,
 //! integer, bulk string, array) and gives the same [`Value`] as that parser;
-//! anything else (an error reply, RESP3) is left to it.
+//! anything else (an error reply, RESP3) is left to it. [`pack_header`] and
+//! [`pack_arg`] write a command as `redis::Cmd` packs it, without building
+//! one (a `Cmd` allocates for its arguments and again to pack them).
 
 use redis::Value;
 
@@ -111,9 +113,60 @@ fn line_at(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
     Some((&rest[..cr], at + 1 + cr + 2))
 }
 
-/// A length or integer, as the `redis` crate reads it (spaces trimmed).
+/// A length or integer, as the `redis` crate reads it (`str::trim` then
+/// `i64::from_str`, for ASCII input), without a UTF-8 check or a `str`.
 fn number(line: &[u8]) -> Option<i64> {
-    std::str::from_utf8(line).ok()?.trim().parse().ok()
+    let line = line.trim_ascii();
+    let (negative, digits) = match line.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, line),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulated negative, so that i64::MIN fits.
+    let mut n: i64 = 0;
+    for &c in digits {
+        let digit = i64::from(c.checked_sub(b'0').filter(|d| *d <= 9)?);
+        n = n.checked_mul(10)?.checked_sub(digit)?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
+}
+
+/// Appends the header of a command of `args` arguments to `out`.
+pub(crate) fn pack_header(out: &mut Vec<u8>, args: usize) {
+    out.push(b'*');
+    push_decimal(out, args as u64);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends one argument of a command to `out`.
+pub(crate) fn pack_arg(out: &mut Vec<u8>, arg: &[u8]) {
+    out.push(b'$');
+    push_decimal(out, arg.len() as u64);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(arg);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends an unsigned number's decimal digits to `out`.
+pub(crate) fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]
@@ -199,6 +252,56 @@ mod tests {
         assert_eq!(frame_end(&nested[..nested.len() - 1], 0), Ok(None));
         assert_eq!(frame_end(b"?\r\n", 0), Err(()));
         assert_eq!(frame_end(b"$x\r\n", 0), Err(()));
+    }
+
+    #[test]
+    fn numbers_read_as_str_trim_then_parse_reads_them() {
+        for text in [
+            "0",
+            "7",
+            "-7",
+            "+7",
+            " 12 ",
+            "007",
+            "-0",
+            "",
+            "-",
+            "+",
+            "1-2",
+            "x",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "\t5\t",
+        ] {
+            assert_eq!(
+                number(text.as_bytes()),
+                text.trim().parse::<i64>().ok(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn commands_are_packed_as_the_redis_crate_packs_them() {
+        let args: [&[u8]; 5] = [b"GETJOB", b"", b"COUNT", b"\r\n\x00", &[b'q'; 300]];
+        let mut cmd = redis::cmd("GETJOB");
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let mut ours = Vec::new();
+        pack_header(&mut ours, args.len());
+        for a in args {
+            pack_arg(&mut ours, a);
+        }
+        assert_eq!(ours, cmd.get_packed_command());
+        for n in [0u64, 9, 10, 99, 100, 12345, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]

@@ -44,6 +44,15 @@ fn entries(value: Value, what: &str) -> Result<Vec<ReceivedJob>, Error> {
         .collect()
 }
 
+/// Bytes shown as text (lossily) only when formatted: error context.
+struct Lossy<'a>(&'a [u8]);
+
+impl std::fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&String::from_utf8_lossy(self.0))
+    }
+}
+
 impl ReceivedJob {
     /// Parses `[queue, id, body]` followed by counter pairs, read by name.
     fn from_value(value: Value, what: &str) -> Result<ReceivedJob, Error> {
@@ -65,8 +74,7 @@ impl ReceivedJob {
                 (None, _) => return Ok(job),
                 (Some(key), Some(count)) => {
                     let key = bytes(key, format_args!("{what} counter name"))?;
-                    let name = || String::from_utf8_lossy(&key);
-                    let n = unsigned(count, format_args!("{what} {}", name()))?;
+                    let n = unsigned(count, format_args!("{what} {}", Lossy(&key)))?;
                     match key.as_slice() {
                         b"nacks" => job.nacks = Some(n),
                         b"additional-deliveries" => job.additional_deliveries = Some(n),
@@ -202,6 +210,27 @@ mod tests {
                 "{reply:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_error_names_what_was_being_read() {
+        let entry = |counter: Value| {
+            arr(vec![arr(vec![
+                bulk("q"),
+                bulk(J1),
+                bulk("b"),
+                bulk("nacks"),
+                counter,
+            ])])
+        };
+        let text = |reply: Value| match parse_getjob(reply) {
+            Err(Error::Protocol(text)) => text,
+            other => panic!("expected a protocol error, got {other:?}"),
+        };
+        assert!(text(entry(int(-1))).contains("GETJOB nacks out of range: -1"));
+        assert!(text(entry(arr(vec![]))).contains("GETJOB nacks"));
+        let bad_body = arr(vec![arr(vec![bulk("q"), bulk(J1), int(3)])]);
+        assert!(text(bad_body).contains("GETJOB body"));
     }
 
     // Examples that build replies from `redis::Value`s (not public API).

@@ -111,12 +111,17 @@ fn lock(m: &Mutex<Vec<JobId>>) -> std::sync::MutexGuard<'_, Vec<JobId>> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// The command acknowledging `ids`.
-pub(crate) fn command(mode: AckMode, ids: &[JobId]) -> redis::Cmd {
-    let mut cmd = redis::cmd(match mode {
+/// The name of the command acknowledging jobs in `mode`.
+pub(crate) fn name(mode: AckMode) -> &'static str {
+    match mode {
         AckMode::Ack => "ACKJOB",
         AckMode::FastAck => "FASTACK",
-    });
+    }
+}
+
+/// The command acknowledging `ids`.
+pub(crate) fn command(mode: AckMode, ids: &[JobId]) -> redis::Cmd {
+    let mut cmd = redis::cmd(name(mode));
     for id in ids {
         cmd.arg(id.as_str());
     }

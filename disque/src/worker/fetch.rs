@@ -17,11 +17,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::acks::command as ack_command;
+use super::acks::{command as ack_command, name as ack_name, AckMode};
 use super::counters::add;
 use super::handler::{Handler, Shared};
 use super::on_the_wire::OnTheWire;
 use super::Config;
+use crate::cluster::{pack_arg, pack_header, push_decimal};
 use crate::{Client, ConsumeOptions, Delivery, Error, JobId};
 
 /// Pauses after failed fetches: doubled per consecutive failure.
@@ -52,21 +53,15 @@ async fn fetch_nohang(
     count: u32,
     acks: Vec<JobId>,
 ) -> Result<Vec<Delivery>, Error> {
-    let mut pipe = redis::pipe();
-    if !acks.is_empty() {
-        pipe.add_command(ack_command(ctx.ack_mode, &acks));
-    }
-    let mut get = redis::cmd("GETJOB");
-    get.arg("NOHANG")
-        .arg("COUNT")
-        .arg(count)
-        .arg("WITHCOUNTERS")
-        .arg("FROM");
-    for q in queues {
-        get.arg(*q);
-    }
-    pipe.add_command(get);
-    let mut replies = match ctx.client.conns().run_pipeline(pipe, Duration::ZERO).await {
+    let packed = pack_fetch(ctx.ack_mode, &acks, queues, count);
+    let commands = 1 + usize::from(!acks.is_empty());
+    let as_pipeline = || fetch_pipeline(ctx.ack_mode, &acks, queues, count);
+    let sent = ctx
+        .client
+        .conns()
+        .run_packed(&packed, commands, Duration::ZERO, as_pipeline)
+        .await;
+    let mut replies = match sent {
         Ok(replies) => replies.into_iter(),
         Err(e) => {
             if !acks.is_empty() {
@@ -101,6 +96,61 @@ async fn fetch_nohang(
             )
         })
         .collect())
+}
+
+/// The same commands as [`pack_fetch`], for the multiplexed connection.
+fn fetch_pipeline(
+    mode: AckMode,
+    acks: &[JobId],
+    queues: &[&'static str],
+    count: u32,
+) -> redis::Pipeline {
+    let mut pipe = redis::pipe();
+    if !acks.is_empty() {
+        pipe.add_command(ack_command(mode, acks));
+    }
+    let mut get = redis::cmd("GETJOB");
+    get.arg("NOHANG")
+        .arg("COUNT")
+        .arg(count)
+        .arg("WITHCOUNTERS")
+        .arg("FROM");
+    for q in queues {
+        get.arg(*q);
+    }
+    pipe.add_command(get);
+    pipe
+}
+
+/// `[ACKJOB|FASTACK ids…] GETJOB NOHANG COUNT n WITHCOUNTERS FROM queues…`
+/// packed into one buffer (one allocation per fetch).
+fn pack_fetch(mode: AckMode, acks: &[JobId], queues: &[&'static str], count: u32) -> Vec<u8> {
+    let size = 96 + acks.len() * 48 + queues.iter().map(|q| q.len() + 16).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    if !acks.is_empty() {
+        pack_header(&mut out, 1 + acks.len());
+        pack_arg(&mut out, ack_name(mode).as_bytes());
+        for id in acks {
+            pack_arg(&mut out, id.as_str().as_bytes());
+        }
+    }
+    let mut digits = Vec::with_capacity(10);
+    push_decimal(&mut digits, u64::from(count));
+    pack_header(&mut out, 6 + queues.len());
+    for arg in [
+        &b"GETJOB"[..],
+        b"NOHANG",
+        b"COUNT",
+        &digits,
+        b"WITHCOUNTERS",
+        b"FROM",
+    ] {
+        pack_arg(&mut out, arg);
+    }
+    for q in queues {
+        pack_arg(&mut out, q.as_bytes());
+    }
+    out
 }
 
 /// How the fetch loop ended.
@@ -303,4 +353,28 @@ fn give_back(ctx: &Arc<Shared>, job: Delivery) {
     tokio::spawn(async move {
         let _ = client.nack([job.id()]).await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_packed_fetch_is_the_pipeline_packed() {
+        let ids = [
+            JobId::parse("D-deadbeef-AAAAAAAAAAAAAAAAAAAAAAAA-0001").unwrap(),
+            JobId::parse("D-deadbeef-BBBBBBBBBBBBBBBBBBBBBBBB-0001").unwrap(),
+        ];
+        for mode in [AckMode::Ack, AckMode::FastAck] {
+            for acks in [&ids[..0], &ids[..1], &ids[..]] {
+                for (queues, count) in [(&["q"][..], 1), (&["high", "low"][..], 100)] {
+                    assert_eq!(
+                        pack_fetch(mode, acks, queues, count),
+                        fetch_pipeline(mode, acks, queues, count).get_packed_pipeline(),
+                        "{mode:?} {acks:?} {queues:?} {count}"
+                    );
+                }
+            }
+        }
+    }
 }
