@@ -51,9 +51,10 @@ async fn fetch_nohang(
     ctx: &Shared,
     queues: &[&'static str],
     count: u32,
+    getjob: Arc<[u8]>,
     acks: Vec<JobId>,
 ) -> Result<Vec<Delivery>, Error> {
-    let packed = pack_fetch(ctx.ack_mode, &acks, queues, count);
+    let packed = pack_fetch(ctx.ack_mode, &acks, &getjob);
     let commands = 1 + usize::from(!acks.is_empty());
     let as_pipeline = || fetch_pipeline(ctx.ack_mode, &acks, queues, count);
     let sent = ctx
@@ -122,11 +123,50 @@ fn fetch_pipeline(
     pipe
 }
 
-/// `[ACKJOB|FASTACK ids…] GETJOB NOHANG COUNT n WITHCOUNTERS FROM queues…`
-/// packed into one buffer (one allocation per fetch).
-fn pack_fetch(mode: AckMode, acks: &[JobId], queues: &[&'static str], count: u32) -> Vec<u8> {
-    let size = 96 + acks.len() * 48 + queues.iter().map(|q| q.len() + 16).sum::<usize>();
-    let mut out = Vec::with_capacity(size);
+/// `GETJOB NOHANG COUNT n WITHCOUNTERS FROM queues…` packed, kept for the
+/// next fetches while `n` stays the same.
+struct PackedGetjob {
+    count: u32,
+    bytes: Arc<[u8]>,
+}
+
+impl PackedGetjob {
+    fn new(queues: &[&'static str], count: u32) -> Self {
+        let mut out = Vec::with_capacity(96 + queues.iter().map(|q| q.len() + 16).sum::<usize>());
+        let mut digits = Vec::with_capacity(10);
+        push_decimal(&mut digits, u64::from(count));
+        pack_header(&mut out, 6 + queues.len());
+        for arg in [
+            &b"GETJOB"[..],
+            b"NOHANG",
+            b"COUNT",
+            &digits,
+            b"WITHCOUNTERS",
+            b"FROM",
+        ] {
+            pack_arg(&mut out, arg);
+        }
+        for q in queues {
+            pack_arg(&mut out, q.as_bytes());
+        }
+        PackedGetjob {
+            count,
+            bytes: out.into(),
+        }
+    }
+
+    /// The packed GETJOB for `count` (packed again only if it changed).
+    fn for_count(&mut self, queues: &[&'static str], count: u32) -> Arc<[u8]> {
+        if self.count != count {
+            *self = PackedGetjob::new(queues, count);
+        }
+        self.bytes.clone()
+    }
+}
+
+/// `[ACKJOB|FASTACK ids…]` then the packed `getjob`, in one buffer.
+fn pack_fetch(mode: AckMode, acks: &[JobId], getjob: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32 + acks.len() * 48 + getjob.len());
     if !acks.is_empty() {
         pack_header(&mut out, 1 + acks.len());
         pack_arg(&mut out, ack_name(mode).as_bytes());
@@ -134,22 +174,7 @@ fn pack_fetch(mode: AckMode, acks: &[JobId], queues: &[&'static str], count: u32
             pack_arg(&mut out, id.as_str().as_bytes());
         }
     }
-    let mut digits = Vec::with_capacity(10);
-    push_decimal(&mut digits, u64::from(count));
-    pack_header(&mut out, 6 + queues.len());
-    for arg in [
-        &b"GETJOB"[..],
-        b"NOHANG",
-        b"COUNT",
-        &digits,
-        b"WITHCOUNTERS",
-        b"FROM",
-    ] {
-        pack_arg(&mut out, arg);
-    }
-    for q in queues {
-        pack_arg(&mut out, q.as_bytes());
-    }
+    out.extend_from_slice(getjob);
     out
 }
 
@@ -194,6 +219,7 @@ pub(crate) async fn run(
     let mut paused_until: Option<Instant> = None;
     let mut unstarted = Vec::new();
     let fetch_count = config.fetch_count.max(1) as usize;
+    let mut getjob = PackedGetjob::new(&queues[..], config.fetch_count.max(1));
     // However the loop ends (or is dropped), ids left are the batcher's.
     let _waits_at_the_end = LoopWaitsOnDrop(&ctx.acks);
     loop {
@@ -222,16 +248,15 @@ pub(crate) async fn run(
             let queues = queues.clone();
             let poll = config.poll_timeout;
             let asked = free as u32;
-            let acks = if blocking {
-                Vec::new()
+            let (acks, getjob) = if blocking {
+                (Vec::new(), None)
             } else {
-                ctx.acks.take()
+                (ctx.acks.take(), Some(getjob.for_count(&queues[..], asked)))
             };
             fetches.push(async move {
-                let result = if blocking {
-                    fetch_blocking(&ctx.client, &queues, asked, poll).await
-                } else {
-                    fetch_nohang(&ctx, &queues, asked, acks).await
+                let result = match getjob {
+                    None => fetch_blocking(&ctx.client, &queues, asked, poll).await,
+                    Some(getjob) => fetch_nohang(&ctx, &queues, asked, getjob, acks).await,
                 };
                 Fetched {
                     result,
@@ -368,8 +393,9 @@ mod tests {
         for mode in [AckMode::Ack, AckMode::FastAck] {
             for acks in [&ids[..0], &ids[..1], &ids[..]] {
                 for (queues, count) in [(&["q"][..], 1), (&["high", "low"][..], 100)] {
+                    let mut getjob = PackedGetjob::new(queues, 7);
                     assert_eq!(
-                        pack_fetch(mode, acks, queues, count),
+                        pack_fetch(mode, acks, &getjob.for_count(queues, count)),
                         fetch_pipeline(mode, acks, queues, count).get_packed_pipeline(),
                         "{mode:?} {acks:?} {queues:?} {count}"
                     );
