@@ -18,6 +18,8 @@
 //!   `get_many` COUNT 100 NOHANG then one multi-id `ack` of the batch;
 //! - worker, no-op handler, defaults but concurrency 512 and COUNT 100;
 //! - worker, concurrency 1 and COUNT 1 (strict one at a time);
+//! - the floor for one at a time: the worker's round trip (`ACKJOB` of the
+//!   last job with `GETJOB NOHANG COUNT 1`) on a bare tokio `TcpStream`;
 //! - the same hand-written one-at-a-time loop (`get` then `ack`), for scale.
 
 use std::convert::Infallible;
@@ -111,6 +113,77 @@ async fn hand_one(client: &Client, n: usize) -> f64 {
     rate(n, start.elapsed())
 }
 
+/// Where a RESP value starting at `at` ends in `buf`, or `None` if it is
+/// not all there yet.
+fn resp_end(buf: &[u8], at: usize) -> Option<usize> {
+    let line_end = at + buf.get(at..)?.windows(2).position(|w| w == b"\r\n")?;
+    let head = std::str::from_utf8(&buf[at + 1..line_end]).ok()?;
+    let after = line_end + 2;
+    match buf[at] {
+        b'$' => match head.parse::<i64>().ok()? {
+            n if n < 0 => Some(after),
+            n => (buf.len() >= after + n as usize + 2).then_some(after + n as usize + 2),
+        },
+        b'*' => (0..head.parse::<i64>().ok()?.max(0)).try_fold(after, |at, _| resp_end(buf, at)),
+        _ => Some(after),
+    }
+}
+
+/// The floor for one at a time: the worker's round trip (`ACKJOB` of the
+/// last job and `GETJOB NOHANG COUNT 1 WITHCOUNTERS` in one write) on a bare
+/// tokio `TcpStream`, no client library; the job id is cut from the reply.
+async fn floor_one(addr: std::net::SocketAddr, client: &Client, n: usize) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    fill(client, n).await;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let get = redis::cmd("GETJOB")
+        .arg("NOHANG")
+        .arg("COUNT")
+        .arg(1)
+        .arg("WITHCOUNTERS")
+        .arg("FROM")
+        .arg(Noop::QUEUE)
+        .get_packed_command();
+    let mut out = Vec::with_capacity(256);
+    let mut buf = vec![0u8; 4096];
+    let mut last: Option<Vec<u8>> = None;
+    let start = Instant::now();
+    for _ in 0..=n {
+        out.clear();
+        let replies = match &last {
+            Some(id) => {
+                out.extend(redis::cmd("ACKJOB").arg(id.as_slice()).get_packed_command());
+                2
+            }
+            None => 1,
+        };
+        out.extend_from_slice(&get);
+        stream.write_all(&out).await.expect("write");
+        let mut len = 0;
+        let end = loop {
+            let got = stream.read(&mut buf[len..]).await.expect("read");
+            assert!(got > 0, "connection closed");
+            len += got;
+            if let Some(end) = (0..replies).try_fold(0, |at, _| resp_end(&buf[..len], at)) {
+                break end;
+            }
+        };
+        // The GETJOB reply: *1 *7 $queue $id ...: the id is the 2nd bulk.
+        let reply = &buf[..end];
+        let id = reply
+            .split(|&b| b == b'\n')
+            .filter(|l| l.starts_with(b"D-"))
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .next();
+        last = id;
+        if last.is_none() {
+            break;
+        }
+    }
+    rate(n, start.elapsed())
+}
+
 /// A worker with a no-op handler until `n` jobs are acknowledged.
 async fn worker(client: &Client, n: usize, concurrency: usize, count: u32) -> f64 {
     fill(client, n).await;
@@ -170,6 +243,7 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     let client = Client::connect(addr).await.expect("connect");
     let (mut r11, mut g11) = (Vec::new(), Vec::new());
     let (mut hand, mut work, mut work1, mut one) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut floor = Vec::new();
     let getjob = [
         "GETJOB",
         "NOHANG",
@@ -192,9 +266,11 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
         work.push(worker(&client, n, 512, BATCH).await);
         one.push(hand_one(&client, n1).await);
         work1.push(worker(&client, n1, 1, 1).await);
+        floor.push(floor_one(addr, &client, n1).await);
     }
     let (r11, g11) = (median_opt(r11), median_opt(g11));
     let (hand, work, work1, one) = (median(hand), median(work), median(work1), median(one));
+    let floor = median(floor);
     println!(
         "N = {n} (BENCH_N; {n1} one at a time), runtime: {runtime}, median of {reps} rounds (BENCH_REPS)"
     );
@@ -218,13 +294,18 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
         ratio(work1, r11)
     );
     println!(
+        "| floor: the same round trip on a bare tokio `TcpStream` | {floor:.0}/s | {} × R(1,1) | — |",
+        ratio(floor, r11)
+    );
+    println!(
         "| (for scale) hand-written one at a time: `get` + `ack` | {one:.0}/s | {} × R(1,1) | — |",
         ratio(one, r11)
     );
     println!();
     println!(
-        "worker overhead per job over the hand-written loop: {:.0} ns (batched), {:.0} ns vs one PING round trip (one at a time)",
+        "worker overhead per job over the hand-written loop: {:.0} ns (batched); one at a time: {:.0} ns vs one PING round trip, {:.0} ns vs the floor",
         (1.0 / work - 1.0 / hand) * 1e9,
         r11.map_or(f64::NAN, |r| (1.0 / work1 - 1.0 / r) * 1e9),
+        (1.0 / work1 - 1.0 / floor) * 1e9,
     );
 }

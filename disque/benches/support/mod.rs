@@ -125,19 +125,23 @@ fn start_node() -> (
 ) {
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("node runtime");
-        rt.block_on(async move {
-            let node = disque_embedded::Node::start_ephemeral()
-                .await
-                .expect("embedded node");
-            addr_tx.send(node.addr()).expect("main thread waits");
-            let _ = stop_rx.await;
-        });
-    });
+    // Named, so a profile tells the node's time from the client's.
+    let thread = std::thread::Builder::new()
+        .name("node".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("node runtime");
+            rt.block_on(async move {
+                let node = disque_embedded::Node::start_ephemeral()
+                    .await
+                    .expect("embedded node");
+                addr_tx.send(node.addr()).expect("main thread waits");
+                let _ = stop_rx.await;
+            });
+        })
+        .expect("node thread");
     let addr = addr_rx.recv().expect("node address");
     (addr, stop_tx, thread)
 }
