@@ -337,5 +337,9 @@ mod tests {
         ok.extend_from_slice(b":1\r\n");
         assert_eq!(frame_end(&ok, 0), Ok(Some(ok.len())));
         assert!(parse(&ok).is_some());
+        let mut one_more = b"*1\r\n".repeat(MAX_DEPTH + 1);
+        one_more.extend_from_slice(b":1\r\n");
+        assert_eq!(frame_end(&one_more, 0), Err(()));
+        assert_eq!(parse(&one_more), None);
     }
 }

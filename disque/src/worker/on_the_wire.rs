@@ -97,6 +97,7 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let mut wire = OnTheWire::new();
         wire.push(std::future::pending::<u32>());
+        assert!(!wire.is_empty());
         assert!(wire.poll_next(&mut cx).is_pending());
         assert!(wire.poll_next(&mut cx).is_pending());
         assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
