@@ -4,8 +4,10 @@
 //! offset); BGREWRITEAOF compaction, the automatic rewrite, CONFIG and INFO.
 
 mod persistence;
+mod resp;
 
-use persistence::{eventually, Conn, Server, TempDir, R};
+use persistence::{eventually, Server, TempDir};
+use resp::{Conn, R};
 
 const AOF: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
 /// Bytes of the file's header.
@@ -24,21 +26,21 @@ fn record_offsets(bytes: &[u8]) -> Vec<u64> {
 }
 
 /// A node with three jobs added (three ADD records), stopped cleanly.
-fn three_jobs(dir: &TempDir) -> Vec<String> {
+async fn three_jobs(dir: &TempDir) -> Vec<String> {
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    let ids = ["one", "two", "three"]
-        .iter()
-        .map(|b| c.cmd(&["ADDJOB", "file_q", b, "0"]).status())
-        .collect();
-    node.shutdown();
+    let mut c = node.conn().await;
+    let mut ids = Vec::new();
+    for b in ["one", "two", "three"] {
+        ids.push(c.cmd(&["ADDJOB", "file_q", b, "0"]).await.status());
+    }
+    node.shutdown().await;
     ids
 }
 
-#[test]
-fn a_torn_last_record_is_cut_off_with_a_log_line() {
+#[tokio::test]
+async fn a_torn_last_record_is_cut_off_with_a_log_line() {
     let dir = TempDir::new("torn");
-    let ids = three_jobs(&dir);
+    let ids = three_jobs(&dir).await;
     let bytes = std::fs::read(dir.aof()).unwrap();
     let offsets = record_offsets(&bytes);
     assert_eq!(offsets.len(), 3);
@@ -52,10 +54,10 @@ fn a_torn_last_record_is_cut_off_with_a_log_line() {
         .unwrap();
 
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    assert_eq!(c.cmd(&["SHOW", &ids[0]]).field("body").text(), "one");
-    assert_eq!(c.cmd(&["SHOW", &ids[1]]).field("body").text(), "two");
-    assert_eq!(c.cmd(&["SHOW", &ids[2]]), R::Nil);
+    let mut c = node.conn().await;
+    assert_eq!(c.cmd(&["SHOW", &ids[0]]).await.field("body").text(), "one");
+    assert_eq!(c.cmd(&["SHOW", &ids[1]]).await.field("body").text(), "two");
+    assert_eq!(c.cmd(&["SHOW", &ids[2]]).await, R::Nil);
     assert_eq!(
         std::fs::metadata(dir.aof()).unwrap().len(),
         offsets[2],
@@ -67,19 +69,19 @@ fn a_torn_last_record_is_cut_off_with_a_log_line() {
         "no log line about the truncation: {log}"
     );
     // New records follow the good ones.
-    let four = c.cmd(&["ADDJOB", "file_q", "four", "0"]).status();
+    let four = c.cmd(&["ADDJOB", "file_q", "four", "0"]).await.status();
     node.kill();
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    assert_eq!(c.cmd(&["QLEN", "file_q"]), R::Int(3));
-    assert_eq!(c.cmd(&["SHOW", &four]).field("body").text(), "four");
-    node.shutdown();
+    let mut c = node.conn().await;
+    assert_eq!(c.cmd(&["QLEN", "file_q"]).await, R::Int(3));
+    assert_eq!(c.cmd(&["SHOW", &four]).await.field("body").text(), "four");
+    node.shutdown().await;
 }
 
-#[test]
-fn a_zero_filled_tail_is_cut_off() {
+#[tokio::test]
+async fn a_zero_filled_tail_is_cut_off() {
     let dir = TempDir::new("zeros");
-    let ids = three_jobs(&dir);
+    let ids = three_jobs(&dir).await;
     let len = std::fs::metadata(dir.aof()).unwrap().len();
     // A crash after the file grew but before its data reached the disk.
     let mut bytes = std::fs::read(dir.aof()).unwrap();
@@ -87,17 +89,20 @@ fn a_zero_filled_tail_is_cut_off() {
     std::fs::write(dir.aof(), &bytes).unwrap();
 
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    assert_eq!(c.cmd(&["QLEN", "file_q"]), R::Int(3));
-    assert_eq!(c.cmd(&["SHOW", &ids[2]]).field("body").text(), "three");
+    let mut c = node.conn().await;
+    assert_eq!(c.cmd(&["QLEN", "file_q"]).await, R::Int(3));
+    assert_eq!(
+        c.cmd(&["SHOW", &ids[2]]).await.field("body").text(),
+        "three"
+    );
     assert_eq!(std::fs::metadata(dir.aof()).unwrap().len(), len);
-    node.shutdown();
+    node.shutdown().await;
 }
 
-#[test]
-fn a_corrupt_record_before_valid_ones_stops_the_start_naming_its_offset() {
+#[tokio::test]
+async fn a_corrupt_record_before_valid_ones_stops_the_start_naming_its_offset() {
     let dir = TempDir::new("corrupt");
-    three_jobs(&dir);
+    three_jobs(&dir).await;
     let mut bytes = std::fs::read(dir.aof()).unwrap();
     let offsets = record_offsets(&bytes);
     // One bit flipped in the second record's payload.
@@ -113,8 +118,8 @@ fn a_corrupt_record_before_valid_ones_stops_the_start_naming_its_offset() {
     assert_eq!(std::fs::read(dir.aof()).unwrap(), bytes);
 }
 
-#[test]
-fn a_file_that_is_not_ours_is_refused() {
+#[tokio::test]
+async fn a_file_that_is_not_ours_is_refused() {
     let dir = TempDir::new("foreign");
     // What a real Disque's AOF starts with.
     std::fs::write(
@@ -129,20 +134,20 @@ fn a_file_that_is_not_ours_is_refused() {
     );
 }
 
-#[test]
-fn without_appendonly_nothing_is_kept() {
+#[tokio::test]
+async fn without_appendonly_nothing_is_kept() {
     let dir = TempDir::new("off");
     let node = Server::start(dir.path(), &[]);
-    let mut c = node.conn();
-    let id = c.cmd(&["ADDJOB", "off_q", "x", "0"]).status();
+    let mut c = node.conn().await;
+    let id = c.cmd(&["ADDJOB", "off_q", "x", "0"]).await.status();
     assert_eq!(
-        c.cmd(&["CONFIG", "GET", "appendonly"]).to_vec(),
+        c.cmd(&["CONFIG", "GET", "appendonly"]).await.to_vec(),
         ["appendonly", "no"]
     );
     node.kill();
     assert!(!dir.aof().exists());
     let node = Server::start(dir.path(), &[]);
-    assert_eq!(node.conn().cmd(&["SHOW", &id]), R::Nil);
+    assert_eq!(node.conn().await.cmd(&["SHOW", &id]).await, R::Nil);
 }
 
 trait Texts {
@@ -158,11 +163,11 @@ impl Texts for R {
     }
 }
 
-#[test]
-fn bgrewriteaof_compacts_the_file_and_keeps_the_state() {
+#[tokio::test]
+async fn bgrewriteaof_compacts_the_file_and_keeps_the_state() {
     let dir = TempDir::new("compact");
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
+    let mut c = node.conn().await;
     let adds: Vec<Vec<String>> = (0..2000)
         .map(|i| {
             vec![
@@ -173,14 +178,17 @@ fn bgrewriteaof_compacts_the_file_and_keeps_the_state() {
             ]
         })
         .collect();
-    let ids: Vec<String> = c.pipeline(&adds).iter().map(R::status).collect();
+    let ids: Vec<String> = c.pipeline(&adds).await.iter().map(R::status).collect();
     let acks: Vec<Vec<String>> = ids[..1900]
         .iter()
         .map(|id| vec!["ACKJOB".to_owned(), id.clone()])
         .collect();
-    c.pipeline(&acks);
+    c.pipeline(&acks).await;
     // A delivered one and a nacked one, to check states survive the rewrite.
-    let delivered = match c.cmd(&["GETJOB", "NOHANG", "COUNT", "2", "FROM", "compact_q"]) {
+    let delivered = match c
+        .cmd(&["GETJOB", "NOHANG", "COUNT", "2", "FROM", "compact_q"])
+        .await
+    {
         R::Array(jobs) => jobs
             .iter()
             .map(|j| match j {
@@ -190,48 +198,50 @@ fn bgrewriteaof_compacts_the_file_and_keeps_the_state() {
             .collect::<Vec<_>>(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(c.cmd(&["NACK", &delivered[1]]), R::Int(1));
+    assert_eq!(c.cmd(&["NACK", &delivered[1]]).await, R::Int(1));
     let before = std::fs::metadata(dir.aof()).unwrap().len();
     assert_eq!(
-        c.cmd(&["BGREWRITEAOF"]).status(),
+        c.cmd(&["BGREWRITEAOF"]).await.status(),
         "Background append only file rewriting started"
     );
-    eventually("the rewrite to finish", || {
-        c.info_field("persistence", "aof_rewrite_in_progress") == "0"
-    });
+    eventually("the rewrite to finish", async || {
+        c.info_field("persistence", "aof_rewrite_in_progress").await == "0"
+    })
+    .await;
     assert_eq!(
-        c.info_field("persistence", "aof_last_bgrewrite_status"),
+        c.info_field("persistence", "aof_last_bgrewrite_status")
+            .await,
         "ok"
     );
     let after = std::fs::metadata(dir.aof()).unwrap().len();
     assert!(after * 10 < before, "{before} bytes before, {after} after");
     assert_eq!(
-        c.info_field("persistence", "aof_current_size"),
+        c.info_field("persistence", "aof_current_size").await,
         after.to_string()
     );
     assert_eq!(
-        c.info_field("persistence", "aof_base_size"),
+        c.info_field("persistence", "aof_base_size").await,
         after.to_string()
     );
     node.kill();
 
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    assert_eq!(c.info_field("jobs", "registered_jobs"), "100");
-    assert_eq!(c.cmd(&["QLEN", "compact_q"]), R::Int(99));
+    let mut c = node.conn().await;
+    assert_eq!(c.info_field("jobs", "registered_jobs").await, "100");
+    assert_eq!(c.cmd(&["QLEN", "compact_q"]).await, R::Int(99));
     assert_eq!(
-        c.cmd(&["SHOW", &delivered[0]]).field("state").text(),
+        c.cmd(&["SHOW", &delivered[0]]).await.field("state").text(),
         "active"
     );
-    let nacked = c.cmd(&["SHOW", &delivered[1]]);
+    let nacked = c.cmd(&["SHOW", &delivered[1]]).await;
     assert_eq!(nacked.field("state").text(), "queued");
     assert_eq!(nacked.field("nacks"), R::Int(1));
-    assert_eq!(c.cmd(&["SHOW", &ids[0]]), R::Nil);
-    node.shutdown();
+    assert_eq!(c.cmd(&["SHOW", &ids[0]]).await, R::Nil);
+    node.shutdown().await;
 }
 
-#[test]
-fn the_file_is_rewritten_automatically_past_the_growth_ratio() {
+#[tokio::test]
+async fn the_file_is_rewritten_automatically_past_the_growth_ratio() {
     let dir = TempDir::new("auto");
     let node = Server::start(
         dir.path(),
@@ -244,9 +254,9 @@ fn the_file_is_rewritten_automatically_past_the_growth_ratio() {
             "20000",
         ],
     );
-    let mut c = node.conn();
+    let mut c = node.conn().await;
     assert_eq!(
-        c.info_field("persistence", "aof_base_size"),
+        c.info_field("persistence", "aof_base_size").await,
         HEADER.to_string()
     );
     // Add and ack jobs until the file passes 20,000 bytes: the node
@@ -262,55 +272,65 @@ fn the_file_is_rewritten_automatically_past_the_growth_ratio() {
                 ]
             })
             .collect();
-        let ids: Vec<String> = c.pipeline(&adds).iter().map(R::status).collect();
+        let ids: Vec<String> = c.pipeline(&adds).await.iter().map(R::status).collect();
         let acks: Vec<Vec<String>> = ids
             .iter()
             .map(|id| vec!["ACKJOB".to_owned(), id.clone()])
             .collect();
-        c.pipeline(&acks);
+        c.pipeline(&acks).await;
     }
-    eventually("an automatic rewrite", || {
-        c.info_field("persistence", "aof_last_rewrite_time_sec") != "-1"
-    });
+    eventually("an automatic rewrite", async || {
+        c.info_field("persistence", "aof_last_rewrite_time_sec")
+            .await
+            != "-1"
+    })
+    .await;
     assert_eq!(
-        c.info_field("persistence", "aof_last_bgrewrite_status"),
+        c.info_field("persistence", "aof_last_bgrewrite_status")
+            .await,
         "ok"
     );
     // At most the 50 jobs of one round were alive when it ran.
     let base: u64 = c
         .info_field("persistence", "aof_base_size")
+        .await
         .parse()
         .unwrap();
     assert!(base < 10_000, "rewritten to {base} bytes");
-    node.shutdown();
+    node.shutdown().await;
 }
 
-#[test]
-fn config_turns_persistence_on_at_run_time() {
+#[tokio::test]
+async fn config_turns_persistence_on_at_run_time() {
     let dir = TempDir::new("config");
     let node = Server::start(dir.path(), &[]);
-    let mut c = node.conn();
-    let before = c.cmd(&["ADDJOB", "cfg_q", "before", "0"]).status();
-    assert_eq!(c.info_field("persistence", "aof_enabled"), "0");
-    assert_eq!(c.info_field("persistence", "aof_state"), "off");
+    let mut c = node.conn().await;
+    let before = c.cmd(&["ADDJOB", "cfg_q", "before", "0"]).await.status();
+    assert_eq!(c.info_field("persistence", "aof_enabled").await, "0");
+    assert_eq!(c.info_field("persistence", "aof_state").await, "off");
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "appendfsync", "sometimes"]),
+        c.cmd(&["CONFIG", "SET", "appendfsync", "sometimes"]).await,
         R::Error("ERR Invalid argument 'sometimes' for CONFIG SET 'appendfsync'".into())
     );
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "dir", "/nonexistent/disque-aof-test"]),
+        c.cmd(&["CONFIG", "SET", "dir", "/nonexistent/disque-aof-test"])
+            .await,
         R::Error("ERR Changing directory: No such file or directory".into())
     );
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "appendfsync", "always"]).status(),
+        c.cmd(&["CONFIG", "SET", "appendfsync", "always"])
+            .await
+            .status(),
         "OK"
     );
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "appendonly", "yes"]).status(),
+        c.cmd(&["CONFIG", "SET", "appendonly", "yes"])
+            .await
+            .status(),
         "OK"
     );
     assert_eq!(
-        c.cmd(&["CONFIG", "GET", "append*"]).to_vec(),
+        c.cmd(&["CONFIG", "GET", "append*"]).await.to_vec(),
         [
             "appendonly",
             "yes",
@@ -321,34 +341,41 @@ fn config_turns_persistence_on_at_run_time() {
         ]
     );
     // The first rewrite writes what was there before.
-    eventually("the first rewrite", || {
-        c.info_field("persistence", "aof_state") == "on"
-    });
-    let after = c.cmd(&["ADDJOB", "cfg_q", "after", "0"]).status();
-    assert_eq!(c.info_field("persistence", "aof_enabled"), "1");
+    eventually("the first rewrite", async || {
+        c.info_field("persistence", "aof_state").await == "on"
+    })
+    .await;
+    let after = c.cmd(&["ADDJOB", "cfg_q", "after", "0"]).await.status();
+    assert_eq!(c.info_field("persistence", "aof_enabled").await, "1");
     node.kill();
 
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    assert_eq!(c.cmd(&["SHOW", &before]).field("body").text(), "before");
-    assert_eq!(c.cmd(&["SHOW", &after]).field("body").text(), "after");
+    let mut c = node.conn().await;
+    assert_eq!(
+        c.cmd(&["SHOW", &before]).await.field("body").text(),
+        "before"
+    );
+    assert_eq!(c.cmd(&["SHOW", &after]).await.field("body").text(), "after");
     // Turned off, it stops logging.
-    assert_eq!(c.cmd(&["CONFIG", "SET", "appendonly", "no"]).status(), "OK");
-    let unlogged = c.cmd(&["ADDJOB", "cfg_q", "unlogged", "0"]).status();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "appendonly", "no"]).await.status(),
+        "OK"
+    );
+    let unlogged = c.cmd(&["ADDJOB", "cfg_q", "unlogged", "0"]).await.status();
     node.kill();
     let node = Server::start(dir.path(), AOF);
-    let mut c = node.conn();
-    assert_eq!(c.cmd(&["SHOW", &unlogged]), R::Nil);
-    assert_eq!(c.cmd(&["QLEN", "cfg_q"]), R::Int(2));
-    node.shutdown();
+    let mut c = node.conn().await;
+    assert_eq!(c.cmd(&["SHOW", &unlogged]).await, R::Nil);
+    assert_eq!(c.cmd(&["QLEN", "cfg_q"]).await, R::Int(2));
+    node.shutdown().await;
 }
 
-#[test]
-fn info_persistence_has_disques_fields() {
+#[tokio::test]
+async fn info_persistence_has_disques_fields() {
     let dir = TempDir::new("info");
     let node = Server::start(dir.path(), AOF);
-    let mut c: Conn = node.conn();
-    let info = c.cmd(&["INFO", "persistence"]).text();
+    let mut c: Conn = node.conn().await;
+    let info = c.cmd(&["INFO", "persistence"]).await.text();
     let names: Vec<&str> = info
         .lines()
         .filter_map(|l| l.split_once(':').map(|(k, _)| k))
@@ -375,5 +402,5 @@ fn info_persistence_has_disques_fields() {
         ]
     );
     assert!(info.starts_with("# Persistence\r\n"));
-    node.shutdown();
+    node.shutdown().await;
 }

@@ -1,6 +1,7 @@
 //! A small RESP2 client for the tests that speak raw protocol to a node.
 #![allow(dead_code)]
 
+use std::io;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -53,6 +54,14 @@ impl R {
             R::Array(v) => v,
             other => panic!("expected an array, got {other:?}"),
         }
+    }
+    /// A field of a SHOW reply (a flat name/value array).
+    pub fn field(&self, name: &str) -> R {
+        self.items()
+            .chunks(2)
+            .find(|kv| kv[0] == R::bulk(name))
+            .map(|kv| kv[1].clone())
+            .unwrap_or_else(|| panic!("no field {name} in {self:?}"))
     }
 }
 
@@ -133,31 +142,68 @@ impl Conn {
         self.read().await
     }
 
-    async fn line(&mut self) -> String {
+    /// Like [`Conn::cmd`], but a failed connection (the node was killed)
+    /// is an error instead of a panic.
+    pub async fn try_cmd(&mut self, args: &[&str]) -> io::Result<R> {
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.io.get_mut().write_all(&Self::encode(&args)).await?;
+        self.try_read().await
+    }
+
+    /// Sends all of `cmds` in one write, then reads their replies in order.
+    pub async fn pipeline(&mut self, cmds: &[Vec<String>]) -> Vec<R> {
+        let mut out = Vec::new();
+        for c in cmds {
+            let args: Vec<&[u8]> = c.iter().map(|a| a.as_bytes()).collect();
+            out.extend(Self::encode(&args));
+        }
+        self.io.get_mut().write_all(&out).await.unwrap();
+        let mut replies = Vec::with_capacity(cmds.len());
+        for _ in cmds {
+            replies.push(self.read().await);
+        }
+        replies
+    }
+
+    /// One field of `INFO section`.
+    pub async fn info_field(&mut self, section: &str, key: &str) -> String {
+        info_field(&self.cmd(&["INFO", section]).await, key)
+    }
+
+    async fn line(&mut self) -> io::Result<String> {
         let mut line = String::new();
-        self.io.read_line(&mut line).await.unwrap();
-        assert!(line.ends_with("\r\n"), "truncated reply line {line:?}");
+        self.io.read_line(&mut line).await?;
+        if !line.ends_with("\r\n") {
+            let e = format!("truncated reply line {line:?}");
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, e));
+        }
         line.truncate(line.len() - 2);
-        line
+        Ok(line)
     }
 
     /// The next reply (within the reply limit, if one is set).
     pub async fn read(&mut self) -> R {
+        self.try_read().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The next reply, or why there is none: the connection failed or
+    /// (`TimedOut`) the reply limit passed.
+    pub async fn try_read(&mut self) -> io::Result<R> {
         match self.reply_limit {
             Some(limit) => tokio::time::timeout(limit, self.read_reply())
                 .await
-                .expect("no reply in time"),
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no reply in time"))?,
             None => self.read_reply().await,
         }
     }
 
     fn read_reply(
         &mut self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = R> + Send + '_>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = io::Result<R>> + Send + '_>> {
         Box::pin(async move {
-            let line = self.line().await;
+            let line = self.line().await?;
             let (kind, rest) = line.split_at(1);
-            match kind {
+            Ok(match kind {
                 "+" => R::Status(rest.to_owned()),
                 "-" => R::Error(rest.to_owned()),
                 ":" => R::Int(rest.parse().unwrap()),
@@ -165,7 +211,7 @@ impl Conn {
                 "$" => {
                     let n: usize = rest.parse().unwrap();
                     let mut buf = vec![0; n + 2];
-                    self.io.read_exact(&mut buf).await.unwrap();
+                    self.io.read_exact(&mut buf).await?;
                     buf.truncate(n);
                     if self.utf8_bulks {
                         if let Err(e) = std::str::from_utf8(&buf) {
@@ -179,12 +225,12 @@ impl Conn {
                     let n: usize = rest.parse().unwrap();
                     let mut v = Vec::with_capacity(n);
                     for _ in 0..n {
-                        v.push(self.read_reply().await);
+                        v.push(self.read_reply().await?);
                     }
                     R::Array(v)
                 }
                 _ => panic!("unexpected reply line {line:?}"),
-            }
+            })
         })
     }
 
