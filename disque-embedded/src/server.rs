@@ -158,7 +158,7 @@ fn maybe_trim(shared: &Shared, policy: &mut trim::Policy, now_ms: u64) {
     let debug = tracing::enabled!(tracing::Level::DEBUG);
     let rss_before = if debug { trim::rss_bytes() } else { 0 };
     let started = std::time::Instant::now();
-    let released = trim::release();
+    trim::release();
     let elapsed = started.elapsed();
     Stats::add(&shared.stats.memory_trims, 1);
     if debug {
@@ -167,7 +167,6 @@ fn maybe_trim(shared: &Shared, policy: &mut trim::Policy, now_ms: u64) {
             peak,
             rss_before,
             rss_after = trim::rss_bytes(),
-            released,
             elapsed_us = elapsed.as_micros() as u64,
             "gave freed memory back to the OS (malloc_trim)"
         );
