@@ -127,6 +127,30 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    fn freed_pages_inside_the_heap_go_back_to_the_os() {
+        // 32 MiB in 1 KiB blocks (inside one heap of a thread's arena, which
+        // is at most 64 MiB), then one block after them: once they are freed
+        // the free space sits inside the heap, where glibc does not return
+        // it by itself.
+        let blocks: Vec<Vec<u8>> = (0..32_768)
+            .map(|i| vec![(i % 255 + 1) as u8; 1024])
+            .collect();
+        let pin = vec![1u8; 1024];
+        drop(blocks);
+        let before = rss_bytes();
+        release();
+        let after = rss_bytes();
+        assert!(
+            before >= after + 16 * MB as u64,
+            "RSS {} MB before the trim, {} MB after",
+            before / MB as u64,
+            after / MB as u64
+        );
+        assert_eq!(pin[1023], 1);
+    }
+
+    #[test]
     fn release_leaves_memory_in_use_untouched() {
         let held: Vec<Vec<u8>> = (0..1000).map(|i| vec![i as u8; 1024]).collect();
         release();
