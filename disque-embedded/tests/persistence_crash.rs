@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use persistence::{eventually, Server, TempDir, PATIENCE};
+use persistence::{eventually, rewrite_succeeds, Server, TempDir, PATIENCE};
 use resp::{Conn, R};
 
 const ALWAYS: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
@@ -80,26 +80,6 @@ impl Producers {
             .into_inner()
             .unwrap()
     }
-}
-
-/// Runs BGREWRITEAOF and requires it to end `ok` (showing the node's log,
-/// which names the failed step and file, if not).
-async fn rewrite_succeeds(c: &mut Conn, node: &Server, what: &str) {
-    assert_eq!(
-        c.cmd(&["BGREWRITEAOF"]).await,
-        R::Status("Background append only file rewriting started".into())
-    );
-    eventually("the rewrite to finish", async || {
-        c.info_field("persistence", "aof_rewrite_in_progress").await == "0"
-    })
-    .await;
-    assert_eq!(
-        c.info_field("persistence", "aof_last_bgrewrite_status")
-            .await,
-        "ok",
-        "{what} failed:\n{}",
-        node.output()
-    );
 }
 
 /// Every id's SHOW, pipelined.

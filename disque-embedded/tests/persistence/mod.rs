@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::resp::Conn;
+use crate::resp::{Conn, R};
 
 /// How long any single wait in these tests may take before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -186,4 +186,24 @@ pub async fn eventually(what: &str, mut cond: impl AsyncFnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Runs BGREWRITEAOF and requires it to end `ok` (showing the node's log,
+/// which names the failed step and file, if not).
+pub async fn rewrite_succeeds(c: &mut Conn, node: &Server, what: &str) {
+    assert_eq!(
+        c.cmd(&["BGREWRITEAOF"]).await,
+        R::Status("Background append only file rewriting started".into())
+    );
+    eventually("the rewrite to finish", async || {
+        c.info_field("persistence", "aof_rewrite_in_progress").await == "0"
+    })
+    .await;
+    assert_eq!(
+        c.info_field("persistence", "aof_last_bgrewrite_status")
+            .await,
+        "ok",
+        "{what} failed:\n{}",
+        node.output()
+    );
 }
