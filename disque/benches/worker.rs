@@ -10,7 +10,14 @@
 //! BENCH_RUNTIME=multi cargo bench -p disque-client --bench worker  # multi-thread runtime
 //! BENCH_ADDR=127.0.0.1:7711 cargo bench -p disque-client --bench worker  # a running Disque
 //! BENCH_REPS=5 cargo bench -p disque-client --bench worker         # rounds (median; default 3)
+//! BENCH_ONLY=one cargo bench -p disque-client --bench worker       # one path, once, for a profiler
 //! ```
+//!
+//! `BENCH_ONLY` runs a single path (`one`: the worker one at a time;
+//! `floor`; `batched`: the worker, no-op handler) for `BENCH_N` jobs and
+//! prints its rate, with no redis-benchmark and no other path: what
+//! `valgrind --tool=callgrind --separate-threads=yes` or `perf record`
+//! should see.
 //!
 //! Paths, each on jobs of one typed job type (a 17-byte body: payload header
 //! and a `u32`):
@@ -241,6 +248,16 @@ async fn run(addr: std::net::SocketAddr, runtime: &str) {
     let reps = env_usize("BENCH_REPS", 3).max(1);
     let port = addr.port();
     let client = Client::connect(addr).await.expect("connect");
+    if let Ok(only) = std::env::var("BENCH_ONLY") {
+        let r = match only.as_str() {
+            "one" => worker(&client, n, 1, 1).await,
+            "floor" => floor_one(addr, &client, n).await,
+            "batched" => worker(&client, n, 512, BATCH).await,
+            other => panic!("BENCH_ONLY={other}: expected one, floor or batched"),
+        };
+        println!("{only}: {r:.0}/s ({n} jobs, BENCH_N)");
+        return;
+    }
     let (mut r11, mut g11) = (Vec::new(), Vec::new());
     let (mut hand, mut work, mut work1, mut one) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut floor = Vec::new();

@@ -29,7 +29,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::addrs::NodeAddr;
 use crate::cluster::{
-    Affinity, ClusterNode, Direct, DirectOutcome, Exchange, NodeTable, LEAVING_PRIORITY,
+    value_of, Affinity, ClusterNode, Direct, DirectOutcome, Exchange, NodeTable, Reply,
+    LEAVING_PRIORITY,
 };
 use crate::reply::Hello;
 use crate::{Error, JobId};
@@ -552,29 +553,45 @@ impl Connections {
     ) -> Result<Vec<Result<Value, Error>>, Error> {
         let packed = pipe.get_packed_pipeline();
         let commands = pipe.len();
-        self.run_packed(&packed, commands, extra, move || pipe)
+        let as_value = |_: usize, reply: Reply<'_>| reply.into_value().map_err(Error::Protocol);
+        self.run_packed(&packed, commands, extra, move || pipe, as_value)
             .await
     }
 
     /// [`run_pipeline`](Self::run_pipeline) for commands already packed
     /// (`commands` of them in `packed`); `pipeline` builds the same commands
     /// as a `redis::Pipeline`, only if the multiplexed connection must
-    /// carry them (the direct one is busy).
-    pub(crate) async fn run_packed(
+    /// carry them (the direct one is busy). `read` reads the reply to the
+    /// command at an index (error replies are the `Err`s of the result,
+    /// never given to `read`): as bytes from the direct connection, as a
+    /// value from the multiplexed one.
+    pub(crate) async fn run_packed<T>(
         &self,
         packed: &[u8],
         commands: usize,
         extra: Duration,
         pipeline: impl FnOnce() -> redis::Pipeline,
-    ) -> Result<Vec<Result<Value, Error>>, Error> {
+        mut read: impl FnMut(usize, Reply<'_>) -> Result<T, Error>,
+    ) -> Result<Vec<Result<T, Error>>, Error> {
         let shared = self.shared().await?;
         let limit = self.config.response_timeout.saturating_add(extra);
         let direct = match &shared.direct {
-            Some(direct) => direct.try_packed(packed, commands, limit).await,
+            Some(direct) => {
+                let mut index = 0;
+                let read_frame = |frame: &[u8]| {
+                    let at = index;
+                    index += 1;
+                    if frame.first() == Some(&b'-') {
+                        return server_error(frame).map(Err);
+                    }
+                    Ok(read(at, Reply::Frame(frame)))
+                };
+                direct.try_packed(packed, commands, limit, read_frame).await
+            }
             None => Exchange::Busy,
         };
-        let values = match direct {
-            Exchange::Replies(values) => values,
+        let results = match direct {
+            Exchange::Replies(results) => results,
             Exchange::Broken(why) => return Err(self.settle(&shared, Fail::Broken(why), true)),
             Exchange::TimedOut => return Err(self.settle(&shared, Fail::TimedOut(limit), true)),
             Exchange::Busy => {
@@ -582,7 +599,11 @@ impl Connections {
                 pipe.ignore_errors();
                 let mut conn = shared.conn.clone();
                 match tokio::time::timeout(limit, pipe.query_async::<Vec<Value>>(&mut conn)).await {
-                    Ok(Ok(v)) => v,
+                    Ok(Ok(values)) => values
+                        .into_iter()
+                        .enumerate()
+                        .map(|(at, v)| value_or_error(v).and_then(|v| read(at, Reply::Value(v))))
+                        .collect(),
                     Ok(Err(e)) if is_broken(&e) => {
                         return Err(self.settle(&shared, Fail::Broken(e.to_string()), true))
                     }
@@ -591,7 +612,6 @@ impl Connections {
                 }
             }
         };
-        let results: Vec<Result<Value, Error>> = values.into_iter().map(value_or_error).collect();
         if results.iter().any(|r| matches!(r, Err(e) if is_leaving(e))) {
             self.drop_main(&shared, "the node is leaving the cluster", false, true);
         }
@@ -1134,6 +1154,14 @@ fn is_broken(e: &redis::RedisError) -> bool {
 }
 
 /// Maps a pipeline element: an error reply becomes an [`Error`].
+/// The error of an error reply (`-…`), read whole.
+fn server_error(frame: &[u8]) -> Result<Error, String> {
+    match value_of(frame)? {
+        Value::ServerError(e) => Ok(Error::from_server_error(&e)),
+        other => Err(format!("not an error reply: {other:?}")),
+    }
+}
+
 fn value_or_error(v: Value) -> Result<Value, Error> {
     match v {
         Value::ServerError(e) => Err(Error::from_server_error(&e)),

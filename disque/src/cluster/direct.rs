@@ -14,7 +14,7 @@ use redis::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::resp2::{self, frame_end};
+use super::resp2::{frame_end, value_of};
 use crate::client::NodeAddr;
 use crate::Error;
 
@@ -44,11 +44,11 @@ pub(crate) struct Direct {
 }
 
 /// What became of the commands of one write.
-pub(crate) enum Exchange {
+pub(crate) enum Exchange<T = Value> {
     /// The connection is in use (or cannot be opened): use another.
     Busy,
-    /// One reply per command, in order (error replies included).
-    Replies(Vec<Value>),
+    /// One reply per command, in order (error replies included), as read.
+    Replies(Vec<T>),
     /// The connection broke; the commands may have reached the server.
     Broken(String),
     /// Not every reply came within the limit (the connection is closed).
@@ -85,7 +85,10 @@ impl Direct {
 
     /// Runs `cmd` if the connection is free, waiting at most `limit` for the reply.
     pub(crate) async fn try_run(&self, cmd: &redis::Cmd, limit: Duration) -> Outcome {
-        match self.exchange(&cmd.get_packed_command(), 1, limit).await {
+        match self
+            .exchange(&cmd.get_packed_command(), 1, limit, value_of)
+            .await
+        {
             Exchange::Replies(mut values) => match values.pop() {
                 Some(v) => Outcome::Reply(reply(v)),
                 None => Outcome::Broken("no reply".into()),
@@ -97,19 +100,28 @@ impl Direct {
     }
 
     /// Writes `packed` (`commands` commands) in one write if the connection
-    /// is free, waiting at most `limit` for all their replies (error
-    /// replies are values: [`Value::ServerError`]).
-    pub(crate) async fn try_packed(
+    /// is free, waiting at most `limit` for all their replies, each given
+    /// whole to `read` (error replies too); an `Err` from `read` breaks the
+    /// connection.
+    pub(crate) async fn try_packed<T>(
         &self,
         packed: &[u8],
         commands: usize,
         limit: Duration,
-    ) -> Exchange {
-        self.exchange(packed, commands, limit).await
+        read: impl FnMut(&[u8]) -> Result<T, String>,
+    ) -> Exchange<T> {
+        self.exchange(packed, commands, limit, read).await
     }
 
-    /// Writes `packed` and reads `replies` replies, if the connection is free.
-    async fn exchange(&self, packed: &[u8], replies: usize, limit: Duration) -> Exchange {
+    /// Writes `packed` and reads `replies` replies with `read`, if the
+    /// connection is free.
+    async fn exchange<T>(
+        &self,
+        packed: &[u8],
+        replies: usize,
+        limit: Duration,
+        read: impl FnMut(&[u8]) -> Result<T, String>,
+    ) -> Exchange<T> {
         let Ok(mut st) = self.state.try_lock() else {
             return Exchange::Busy;
         };
@@ -136,12 +148,12 @@ impl Direct {
             }
         }
         st.in_flight = true;
-        let outcome = match tokio::time::timeout(limit, round_trip(&mut st, packed, replies)).await
-        {
-            Ok(Ok(values)) => Exchange::Replies(values),
-            Ok(Err(why)) => Exchange::Broken(why),
-            Err(_) => Exchange::TimedOut,
-        };
+        let outcome =
+            match tokio::time::timeout(limit, round_trip(&mut st, packed, replies, read)).await {
+                Ok(Ok(values)) => Exchange::Replies(values),
+                Ok(Err(why)) => Exchange::Broken(why),
+                Err(_) => Exchange::TimedOut,
+            };
         match outcome {
             Exchange::Replies(_) => st.in_flight = false,
             _ => {
@@ -172,7 +184,7 @@ impl Direct {
         };
         if let Some(pw) = &self.password {
             let auth = redis::cmd("AUTH").arg(pw).get_packed_command();
-            let answer = round_trip(&mut st, &auth, 1).await?.pop();
+            let answer = round_trip(&mut st, &auth, 1, value_of).await?.pop();
             if let Some(Err(e)) = answer.map(reply) {
                 return Err(e.to_string());
             }
@@ -181,8 +193,13 @@ impl Direct {
     }
 }
 
-/// Writes `packed` and reads `replies` whole replies.
-async fn round_trip(st: &mut State, packed: &[u8], replies: usize) -> Result<Vec<Value>, String> {
+/// Writes `packed` and reads `replies` whole replies, each with `read`.
+async fn round_trip<T>(
+    st: &mut State,
+    packed: &[u8],
+    replies: usize,
+    mut read: impl FnMut(&[u8]) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
     let State { stream, buf, .. } = st;
     let Some(stream) = stream.as_mut() else {
         return Err("not connected".into());
@@ -194,12 +211,7 @@ async fn round_trip(st: &mut State, packed: &[u8], replies: usize) -> Result<Vec
     while values.len() < replies {
         match frame_end(buf, at) {
             Ok(Some(end)) => {
-                let frame = &buf[at..end];
-                let value = match resp2::parse(frame) {
-                    Some(value) => value,
-                    None => redis::parse_redis_value(frame).map_err(|e| e.to_string())?,
-                };
-                values.push(value);
+                values.push(read(&buf[at..end])?);
                 at = end;
                 continue;
             }
@@ -269,6 +281,7 @@ mod tests {
                 &pipe.get_packed_pipeline(),
                 pipe.len(),
                 Duration::from_secs(5),
+                value_of,
             )
             .await
         else {
@@ -294,6 +307,7 @@ mod tests {
                 &pipe.get_packed_pipeline(),
                 pipe.len(),
                 Duration::from_secs(5),
+                value_of,
             )
             .await;
         server.await.expect("server");

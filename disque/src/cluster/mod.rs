@@ -9,7 +9,7 @@ mod table;
 
 pub(crate) use affinity::Affinity;
 pub(crate) use direct::{Direct, Exchange, Outcome as DirectOutcome};
-pub(crate) use resp2::{pack_arg, pack_header, push_decimal};
+pub(crate) use resp2::{pack_arg, pack_header, push_decimal, value_of, Cursor, Reply};
 pub(crate) use table::{NodeTable, LEAVING_PRIORITY};
 
 /// One node the client knows, as shown by [`Client::nodes`](crate::Client::nodes):

@@ -17,6 +17,90 @@ use redis::Value;
 /// reply must not be able to exhaust the stack.
 const MAX_DEPTH: usize = 64;
 
+/// One reply as it came: the bytes of a whole RESP2 reply (the direct
+/// connection, which reads them itself) or a value parsed by the `redis`
+/// crate (the multiplexed connection). Readers of hot replies (GETJOB)
+/// read the bytes without building a [`Value`].
+pub(crate) enum Reply<'a> {
+    /// A whole reply, as [`frame_end`] delimits it.
+    Frame(&'a [u8]),
+    /// A reply the `redis` crate parsed.
+    Value(Value),
+}
+
+impl Reply<'_> {
+    /// The reply as a [`Value`].
+    pub(crate) fn into_value(self) -> Result<Value, String> {
+        match self {
+            Reply::Frame(frame) => value_of(frame),
+            Reply::Value(value) => Ok(value),
+        }
+    }
+}
+
+/// The value of a whole reply: [`parse`], or the `redis` crate's parser
+/// for the kinds it leaves (error replies, RESP3).
+pub(crate) fn value_of(frame: &[u8]) -> Result<Value, String> {
+    match parse(frame) {
+        Some(value) => Ok(value),
+        None => redis::parse_redis_value(frame).map_err(|e| e.to_string()),
+    }
+}
+
+/// Reads the parts of one whole reply in order, for readers that know its
+/// shape: each step gives `None` at anything else (then read it as a
+/// [`Value`] instead, which also names what was wrong).
+pub(crate) struct Cursor<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `frame`.
+    pub(crate) fn new(frame: &'a [u8]) -> Self {
+        Cursor { buf: frame, at: 0 }
+    }
+
+    /// The line of a `kind` header (`*`, `:`, `$`) as a number.
+    fn header(&mut self, kind: u8) -> Option<i64> {
+        if *self.buf.get(self.at)? != kind {
+            return None;
+        }
+        let (line, next) = line_at(self.buf, self.at)?;
+        let n = number(line)?;
+        self.at = next;
+        Some(n)
+    }
+
+    /// An array's length; `Some(None)` for a null array (`*-1`).
+    pub(crate) fn array(&mut self) -> Option<Option<usize>> {
+        let n = self.header(b'*')?;
+        Some(usize::try_from(n).ok())
+    }
+
+    /// An integer reply.
+    pub(crate) fn integer(&mut self) -> Option<i64> {
+        self.header(b':')
+    }
+
+    /// A bulk string's bytes (not a null one).
+    pub(crate) fn bulk(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.header(b'$')?).ok()?;
+        let from = self.at;
+        let end = from.checked_add(len)?;
+        if self.buf.get(end..end.checked_add(2)?)? != b"\r\n" {
+            return None;
+        }
+        self.at = end + 2;
+        Some(&self.buf[from..end])
+    }
+
+    /// Whether the whole frame was read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.at == self.buf.len()
+    }
+}
+
 /// Where the reply starting at `at` ends: `Ok(None)` if it is not all in
 /// `buf` yet, `Err` if it is not RESP2 (or nested too deep).
 pub(crate) fn frame_end(buf: &[u8], at: usize) -> Result<Option<usize>, ()> {
@@ -109,8 +193,15 @@ fn value_at(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
 /// value starts.
 fn line_at(buf: &[u8], at: usize) -> Option<(&[u8], usize)> {
     let rest = buf.get(at + 1..)?;
-    let cr = rest.windows(2).position(|w| w == b"\r\n")?;
-    Some((&rest[..cr], at + 1 + cr + 2))
+    let mut from = 0;
+    // The first `\r` followed by `\n` (a lone `\r` may be in a status line).
+    loop {
+        let cr = from + rest.get(from..)?.iter().position(|&b| b == b'\r')?;
+        if *rest.get(cr + 1)? == b'\n' {
+            return Some((&rest[..cr], at + 1 + cr + 2));
+        }
+        from = cr + 1;
+    }
 }
 
 /// A length or integer, as the `redis` crate reads it (`str::trim` then
@@ -302,6 +393,37 @@ mod tests {
             push_decimal(&mut out, n);
             assert_eq!(out, format!("x{n}").into_bytes());
         }
+    }
+
+    #[test]
+    fn a_cursor_reads_each_part_of_its_kind_only() {
+        let mut c = Cursor::new(b"*2\r\n$2\r\na\r\r\n:-3\r\n");
+        assert_eq!(c.array(), Some(Some(2)));
+        assert!(!c.at_end());
+        assert_eq!(c.bulk(), Some(&b"a\r"[..]));
+        assert_eq!(c.integer(), Some(-3));
+        assert!(c.at_end());
+        assert_eq!(c.integer(), None, "nothing after the end");
+        assert_eq!(Cursor::new(b"*-1\r\n").array(), Some(None));
+        assert_eq!(Cursor::new(b"$-1\r\n").bulk(), None);
+        assert_eq!(Cursor::new(b"$2\r\nabc\r\n").bulk(), None);
+        assert_eq!(Cursor::new(b"$3\r\nab").bulk(), None);
+        assert_eq!(Cursor::new(b":1\r\n").array(), None);
+        assert_eq!(Cursor::new(b"$1\r\n1\r\n").integer(), None);
+        assert_eq!(Cursor::new(b"*1\r\n").bulk(), None);
+        assert_eq!(Cursor::new(b":x\r\n").integer(), None);
+        assert_eq!(Cursor::new(b":1\r").integer(), None);
+    }
+
+    #[test]
+    fn a_reply_is_read_as_a_value_from_bytes_or_as_it_is() {
+        assert_eq!(Reply::Frame(b":7\r\n").into_value(), Ok(Value::Int(7)));
+        assert_eq!(Reply::Value(Value::Okay).into_value(), Ok(Value::Okay));
+        assert!(matches!(
+            value_of(b"-ERR no\r\n"),
+            Ok(Value::ServerError(_))
+        ));
+        assert!(value_of(b"?\r\n").is_err());
     }
 
     #[test]

@@ -36,7 +36,7 @@ use redis::Value;
 use crate::{Error, JobId};
 
 pub use getjob::ReceivedJob;
-pub(crate) use getjob::{parse_getjob, parse_qpeek};
+pub(crate) use getjob::{parse_getjob, parse_qpeek, read_getjob};
 pub use hello::{Hello, NodeInfo};
 pub use info::{Info, InfoSection};
 pub use pause::PauseState;

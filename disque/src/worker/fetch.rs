@@ -22,7 +22,8 @@ use super::counters::add;
 use super::handler::{Handler, Shared};
 use super::on_the_wire::OnTheWire;
 use super::Config;
-use crate::cluster::{pack_arg, pack_header, push_decimal};
+use crate::cluster::{pack_arg, pack_header, push_decimal, Reply};
+use crate::reply::read_getjob;
 use crate::{Client, ConsumeOptions, Delivery, Error, JobId};
 
 /// Pauses after failed fetches: doubled per consecutive failure.
@@ -57,10 +58,19 @@ async fn fetch_nohang(
     let packed = pack_fetch(ctx.ack_mode, &acks, &getjob);
     let commands = 1 + usize::from(!acks.is_empty());
     let as_pipeline = || fetch_pipeline(ctx.ack_mode, &acks, queues, count);
+    // The ACKJOB's count is not read (only whether it is an error); the
+    // GETJOB's reply is read into jobs.
+    let read = |at: usize, reply: Reply<'_>| {
+        if at + 1 < commands {
+            Ok(None)
+        } else {
+            read_getjob(reply).map(Some)
+        }
+    };
     let sent = ctx
         .client
         .conns()
-        .run_packed(&packed, commands, Duration::ZERO, as_pipeline)
+        .run_packed(&packed, commands, Duration::ZERO, as_pipeline, read)
         .await;
     let mut replies = match sent {
         Ok(replies) => replies.into_iter(),
@@ -81,10 +91,11 @@ async fn fetch_nohang(
             }
         }
     }
-    let reply = replies
+    let jobs = replies
         .next()
-        .ok_or_else(|| Error::Protocol("GETJOB: no reply in the pipeline".into()))??;
-    Ok(crate::reply::parse_getjob(reply)?
+        .ok_or_else(|| Error::Protocol("GETJOB: no reply in the pipeline".into()))??
+        .ok_or_else(|| Error::Protocol("GETJOB: no reply read".into()))?;
+    Ok(jobs
         .into_iter()
         .map(|j| {
             Delivery::new(
