@@ -109,19 +109,72 @@ impl JobId {
     }
 }
 
+/// What may stand at a position of an id, as bits of [`CLASS`].
+const TAG: u8 = 1;
+const DASH: u8 = 2;
+const HEX: u8 = 4;
+const BASE64: u8 = 8;
+
+/// The kinds of character each byte value is (one table lookup per byte,
+/// for ids read from every GETJOB reply).
+const CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut bits = 0;
+        if b == b'D' {
+            bits |= TAG;
+        }
+        if b == b'-' {
+            bits |= DASH;
+        }
+        if b.is_ascii_hexdigit() {
+            bits |= HEX;
+        }
+        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' {
+            bits |= BASE64;
+        }
+        class[c] = bits;
+        c += 1;
+    }
+    class
+};
+
+/// What each position of an id must be: `D-`, the node prefix, `-`, the
+/// random part, `-`, the TTL field.
+const SHAPE: [u8; LEN] = {
+    let mut shape = [0; LEN];
+    shape[0] = TAG;
+    let mut i = RANDOM.start;
+    while i < RANDOM.end {
+        shape[i] = BASE64;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < DASHES.len() {
+        shape[DASHES[d]] = DASH;
+        d += 1;
+    }
+    let mut i = NODE.start;
+    while i < NODE.end {
+        shape[i] = HEX;
+        i += 1;
+    }
+    let mut i = TTL.start;
+    while i < TTL.end {
+        shape[i] = HEX;
+        i += 1;
+    }
+    shape
+};
+
 /// Checks Disque's format byte by byte (ASCII only, so slicing is safe afterwards).
 fn is_well_formed(b: &[u8]) -> bool {
-    let hex = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_hexdigit);
-    let base64 = |r: std::ops::Range<usize>| {
-        b[r].iter()
-            .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
-    };
     b.len() == LEN
-        && b[0] == b'D'
-        && DASHES.iter().all(|&i| b[i] == b'-')
-        && hex(NODE)
-        && base64(RANDOM)
-        && hex(TTL)
+        && b.iter()
+            .zip(SHAPE)
+            .all(|(&c, want)| CLASS[usize::from(c)] & want != 0)
 }
 
 impl FromStr for JobId {
@@ -178,6 +231,35 @@ mod tests {
     use super::*;
 
     const GOOD: &str = "D-dcb833cf-8YL1NT17e9+wsA/09NqxscQI-05a1";
+
+    /// The format as the docs state it, position by position.
+    fn by_the_docs(b: &[u8]) -> bool {
+        let hex = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_hexdigit);
+        let base64 = |r: std::ops::Range<usize>| {
+            b[r].iter()
+                .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+        };
+        b.len() == LEN
+            && b[0] == b'D'
+            && DASHES.iter().all(|&i| b[i] == b'-')
+            && hex(NODE)
+            && base64(RANDOM)
+            && hex(TTL)
+    }
+
+    #[test]
+    fn every_byte_at_every_position_is_judged_as_the_docs_say() {
+        for at in 0..LEN {
+            for c in 0..=255u8 {
+                let mut id = GOOD.as_bytes().to_vec();
+                id[at] = c;
+                assert_eq!(is_well_formed(&id), by_the_docs(&id), "{c:?} at {at}");
+            }
+        }
+        assert!(is_well_formed(GOOD.as_bytes()));
+        assert!(!is_well_formed(&GOOD.as_bytes()[..LEN - 1]));
+        assert!(!is_well_formed(format!("{GOOD}0").as_bytes()));
+    }
 
     #[test]
     fn parses_a_real_id_and_exposes_its_fields() {
