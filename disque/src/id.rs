@@ -117,7 +117,7 @@ const BASE64: u8 = 8;
 
 /// The kinds of character each byte value is (one table lookup per byte,
 /// for ids read from every GETJOB reply).
-const CLASS: [u8; 256] = {
+static CLASS: [u8; 256] = {
     let mut class = [0u8; 256];
     let mut c = 0;
     while c < 256 {

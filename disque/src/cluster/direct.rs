@@ -14,6 +14,7 @@ use redis::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::deadline::Deadline;
 use super::resp2::{frame_end, value_of};
 use crate::client::NodeAddr;
 use crate::Error;
@@ -22,7 +23,6 @@ use crate::Error;
 const RETRY_OPEN_AFTER: Duration = Duration::from_secs(1);
 
 /// The socket and what is known about it.
-#[derive(Default)]
 struct State {
     stream: Option<TcpStream>,
     /// Bytes read and not yet consumed.
@@ -31,6 +31,20 @@ struct State {
     /// cancelled in between, so the connection is out of step and is closed.
     in_flight: bool,
     failed_at: Option<Instant>,
+    /// The response deadline of the round trips.
+    deadline: Deadline,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            stream: None,
+            buf: Vec::new(),
+            in_flight: false,
+            failed_at: None,
+            deadline: Deadline::new(),
+        }
+    }
 }
 
 /// One direct connection to one node.
@@ -148,12 +162,23 @@ impl Direct {
             }
         }
         st.in_flight = true;
-        let outcome =
-            match tokio::time::timeout(limit, round_trip(&mut st, packed, replies, read)).await {
-                Ok(Ok(values)) => Exchange::Replies(values),
-                Ok(Err(why)) => Exchange::Broken(why),
-                Err(_) => Exchange::TimedOut,
-            };
+        let State {
+            stream: Some(stream),
+            buf,
+            deadline,
+            ..
+        } = &mut *st
+        else {
+            return Exchange::Broken("not connected".into());
+        };
+        let outcome = tokio::select! {
+            biased;
+            done = round_trip(stream, buf, packed, replies, read) => match done {
+                Ok(values) => Exchange::Replies(values),
+                Err(why) => Exchange::Broken(why),
+            },
+            () = deadline.arm(limit) => Exchange::TimedOut,
+        };
         match outcome {
             Exchange::Replies(_) => st.in_flight = false,
             _ => {
@@ -178,32 +203,29 @@ impl Direct {
         SockRef::from(&stream)
             .set_tcp_keepalive(&keepalive)
             .map_err(|e| e.to_string())?;
-        let mut st = State {
-            stream: Some(stream),
-            ..State::default()
-        };
+        let mut stream = stream;
         if let Some(pw) = &self.password {
             let auth = redis::cmd("AUTH").arg(pw).get_packed_command();
-            let answer = round_trip(&mut st, &auth, 1, value_of).await?.pop();
+            let mut buf = Vec::new();
+            let answer = round_trip(&mut stream, &mut buf, &auth, 1, value_of)
+                .await?
+                .pop();
             if let Some(Err(e)) = answer.map(reply) {
                 return Err(e.to_string());
             }
         }
-        st.stream.ok_or_else(|| "no stream".to_owned())
+        Ok(stream)
     }
 }
 
 /// Writes `packed` and reads `replies` whole replies, each with `read`.
 async fn round_trip<T>(
-    st: &mut State,
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
     packed: &[u8],
     replies: usize,
     mut read: impl FnMut(&[u8]) -> Result<T, String>,
 ) -> Result<Vec<T>, String> {
-    let State { stream, buf, .. } = st;
-    let Some(stream) = stream.as_mut() else {
-        return Err("not connected".into());
-    };
     stream.write_all(packed).await.map_err(|e| e.to_string())?;
     let mut values = Vec::with_capacity(replies);
     // Where the next reply starts: the bytes before it are dropped at the end.
@@ -352,6 +374,29 @@ mod tests {
             Duration::from_secs(5),
             Duration::from_secs(30),
         )
+    }
+
+    #[tokio::test]
+    async fn no_reply_within_the_limit_is_a_timeout_and_the_next_call_reconnects() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (held, mut hold) = tokio::sync::mpsc::unbounded_channel();
+        // Accepts connections and never answers (keeping them open).
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let _ = held.send(sock);
+            }
+        });
+        let direct = direct_to(port, None);
+        let ping = redis::cmd("PING");
+        for _ in 0..2 {
+            let start = std::time::Instant::now();
+            let outcome = direct.try_run(&ping, Duration::from_millis(200)).await;
+            assert!(matches!(outcome, Outcome::TimedOut));
+            assert!(start.elapsed() >= Duration::from_millis(200));
+            let opened = tokio::time::timeout(Duration::from_secs(5), hold.recv()).await;
+            assert!(matches!(opened, Ok(Some(_))), "one connection per call");
+        }
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 //! `client/conn.rs`.
 
 mod affinity;
+mod deadline;
 mod direct;
 mod resp2;
 mod table;
