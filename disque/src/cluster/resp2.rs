@@ -66,8 +66,7 @@ impl<'a> Cursor<'a> {
         if *self.buf.get(self.at)? != kind {
             return None;
         }
-        let (line, next) = line_at(self.buf, self.at)?;
-        let n = number(line)?;
+        let (n, next) = header_at(self.buf, self.at)?;
         self.at = next;
         Some(n)
     }
@@ -111,13 +110,26 @@ fn end_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<usize>, ()> {
     let Some(&kind) = buf.get(at) else {
         return Ok(None);
     };
+    if kind == b'$' || kind == b'*' {
+        if let Some((n, next)) = header_at(buf, at) {
+            return sized_end(buf, kind, n, next, depth);
+        }
+    }
     let Some((line, next)) = line_at(buf, at) else {
         return Ok(None);
     };
     match kind {
         b'+' | b'-' | b':' => Ok(Some(next)),
+        b'$' | b'*' => sized_end(buf, kind, number(line).ok_or(())?, next, depth),
+        _ => Err(()),
+    }
+}
+
+/// Where a bulk string (`$`) or array (`*`) of length `n` whose header ends
+/// at `next` ends.
+fn sized_end(buf: &[u8], kind: u8, n: i64, next: usize, depth: usize) -> Result<Option<usize>, ()> {
+    match kind {
         b'$' => {
-            let n = number(line).ok_or(())?;
             if n < 0 {
                 return Ok(Some(next));
             }
@@ -128,7 +140,6 @@ fn end_at(buf: &[u8], at: usize, depth: usize) -> Result<Option<usize>, ()> {
             Ok((buf.len() >= end).then_some(end))
         }
         b'*' if depth < MAX_DEPTH => {
-            let n = number(line).ok_or(())?;
             let mut pos = next;
             for _ in 0..n.max(0) {
                 match end_at(buf, pos, depth + 1)? {
@@ -187,6 +198,27 @@ fn value_at(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
         }
         _ => None,
     }
+}
+
+/// The number of the header line at `at` (type byte, digits, `\r\n`) and
+/// where the next value starts: the common case read in one pass, anything
+/// else (a sign, spaces, a long number) as [`line_at`] and [`number`] read it.
+fn header_at(buf: &[u8], at: usize) -> Option<(i64, usize)> {
+    let mut n: i64 = 0;
+    let mut i = at + 1;
+    // Up to 18 digits cannot overflow an i64.
+    while let Some(&c) = buf.get(i).filter(|_| i - at <= 18) {
+        if c.is_ascii_digit() {
+            n = n * 10 + i64::from(c - b'0');
+            i += 1;
+        } else if c == b'\r' && i > at + 1 && buf.get(i + 1) == Some(&b'\n') {
+            return Some((n, i + 2));
+        } else {
+            break;
+        }
+    }
+    let (line, next) = line_at(buf, at)?;
+    Some((number(line)?, next))
 }
 
 /// The text after the type byte at `at` up to `\r\n`, and where the next
@@ -372,6 +404,33 @@ mod tests {
                 text.trim().parse::<i64>().ok(),
                 "{text:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_header_is_read_in_one_pass_as_line_and_number_read_it() {
+        for text in [
+            "0",
+            "7",
+            "40",
+            "123456789012345678",
+            "1234567890123456789",
+            "9223372036854775807",
+            "99999999999999999999",
+            "-1",
+            "+5",
+            " 5",
+            "5 ",
+            "",
+            "x",
+            "5x",
+        ] {
+            // A byte before the header: it is read at 1.
+            let line = format!("x${text}\r\n$1\r\n").into_bytes();
+            let slow = line_at(&line, 1).and_then(|(l, next)| Some((number(l)?, next)));
+            assert_eq!(header_at(&line, 1), slow, "{text:?}");
+            let cut = &line[..text.len() + 3];
+            assert_eq!(header_at(cut, 1), None, "{text:?} without its \\n");
         }
     }
 
