@@ -38,7 +38,7 @@ impl Deadline {
         let after = |d: Duration| now.checked_add(d).unwrap_or_else(|| now + FAR_FUTURE);
         let (earliest, latest) = (after(limit), after(limit.saturating_add(limit / SLACK)));
         let at = self.sleep.deadline();
-        if at < earliest || at > latest {
+        if !(earliest..=latest).contains(&at) {
             self.sleep.as_mut().reset(latest);
         }
         self.sleep.as_mut()
@@ -66,8 +66,11 @@ mod tests {
         // Half a second on, 8 s from now is still before it: kept.
         tokio::time::advance(Duration::from_millis(500)).await;
         assert_eq!(deadline.arm(Duration::from_secs(8)).deadline(), first);
+        // A second on, it fires exactly 8 s from now: still kept.
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert_eq!(deadline.arm(Duration::from_secs(8)).deadline(), first);
         // Past a second on, it would fire before 8 s: moved.
-        tokio::time::advance(Duration::from_millis(600)).await;
+        tokio::time::advance(Duration::from_millis(100)).await;
         let now = Instant::now();
         assert_eq!(
             deadline.arm(Duration::from_secs(8)).deadline(),

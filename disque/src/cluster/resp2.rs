@@ -200,25 +200,31 @@ fn value_at(buf: &[u8], at: usize, depth: usize) -> Option<(Value, usize)> {
     }
 }
 
-/// The number of the header line at `at` (type byte, digits, `\r\n`) and
-/// where the next value starts: the common case read in one pass, anything
-/// else (a sign, spaces, a long number) as [`line_at`] and [`number`] read it.
+/// The number of the header line at `at` and where the next value starts.
 fn header_at(buf: &[u8], at: usize) -> Option<(i64, usize)> {
+    digits_header(buf, at).or_else(|| {
+        let (line, next) = line_at(buf, at)?;
+        Some((number(line)?, next))
+    })
+}
+
+/// [`header_at`] for the common case, read in one pass: the type byte, 1 to
+/// 18 digits (never an overflow), `\r\n`. `None` for anything else (a sign,
+/// spaces, a longer number, a line not all there), which [`line_at`] and
+/// [`number`] then read.
+fn digits_header(buf: &[u8], at: usize) -> Option<(i64, usize)> {
     let mut n: i64 = 0;
-    let mut i = at + 1;
-    // Up to 18 digits cannot overflow an i64.
-    while let Some(&c) = buf.get(i).filter(|_| i - at <= 18) {
-        if c.is_ascii_digit() {
-            n = n * 10 + i64::from(c - b'0');
-            i += 1;
-        } else if c == b'\r' && i > at + 1 && buf.get(i + 1) == Some(&b'\n') {
-            return Some((n, i + 2));
-        } else {
-            break;
+    let first = at + 1;
+    for (i, &c) in buf.get(first..)?.iter().enumerate().take(19) {
+        match c {
+            b'0'..=b'9' if i < 18 => n = n * 10 + i64::from(c - b'0'),
+            b'\r' if i > 0 && buf.get(first + i + 1) == Some(&b'\n') => {
+                return Some((n, first + i + 2));
+            }
+            _ => return None,
         }
     }
-    let (line, next) = line_at(buf, at)?;
-    Some((number(line)?, next))
+    None
 }
 
 /// The text after the type byte at `at` up to `\r\n`, and where the next
@@ -429,8 +435,15 @@ mod tests {
             let line = format!("x${text}\r\n$1\r\n").into_bytes();
             let slow = line_at(&line, 1).and_then(|(l, next)| Some((number(l)?, next)));
             assert_eq!(header_at(&line, 1), slow, "{text:?}");
+            let plain = (1..=18).contains(&text.len()) && text.bytes().all(|c| c.is_ascii_digit());
+            let fast = digits_header(&line, 1);
+            assert_eq!(fast.is_some(), plain, "{text:?} read in one pass");
+            if plain {
+                assert_eq!(fast, slow, "{text:?}");
+            }
             let cut = &line[..text.len() + 3];
             assert_eq!(header_at(cut, 1), None, "{text:?} without its \\n");
+            assert_eq!(digits_header(cut, 1), None, "{text:?} without its \\n");
         }
     }
 
