@@ -306,6 +306,7 @@ mod tests {
     const REPLIES: &[&[u8]] = &[
         b"+OK\r\n",
         b"+PONG\r\n",
+        b"+a\rb\r\r\n",
         b"+\r\n",
         b":0\r\n",
         b":-12\r\n",

@@ -53,10 +53,9 @@ fn parse_getjob_frame(frame: &[u8]) -> Option<Vec<ReceivedJob>> {
     // Each job takes more than 16 bytes: no allocation beyond the reply.
     let mut jobs = Vec::with_capacity(n.min(frame.len() / 16));
     for _ in 0..n {
-        let fields = reply.array()??;
-        if fields < 3 || fields % 2 == 0 {
-            return None;
-        }
+        // `[queue, id, body]` then counter pairs (an even count leaves a
+        // counter without its value, which the end check refuses).
+        let pairs = reply.array()??.checked_sub(3)? / 2;
         let queue = reply.bulk()?;
         let id = JobId::parse(std::str::from_utf8(reply.bulk()?).ok()?).ok()?;
         let mut job = ReceivedJob {
@@ -66,7 +65,7 @@ fn parse_getjob_frame(frame: &[u8]) -> Option<Vec<ReceivedJob>> {
             nacks: None,
             additional_deliveries: None,
         };
-        for _ in 0..(fields - 3) / 2 {
+        for _ in 0..pairs {
             let key = reply.bulk()?;
             let count = u64::try_from(reply.integer()?).ok()?;
             match key {
