@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use crate::clients::ClientEntry;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
+use crate::replies::Replies;
 use crate::shared::{stopped, Shared, Stats};
 use crate::state::Served;
 
@@ -26,9 +27,6 @@ const BUF_CAPACITY: usize = 16 * 1024;
 const MAX_PENDING_REPLIES: usize = 1024 * 1024;
 /// Smallest free space offered to a read.
 const MIN_READ: usize = 4096;
-/// Bulk replies this long or longer are written from the job's own bytes
-/// rather than copied into the write buffer.
-const SHARE_BULK_FROM: usize = 64 * 1024;
 /// Buffers grown past this size (by a large request or reply) are given
 /// back once empty, so memory returns after a large job.
 const SHRINK_ABOVE: usize = 1024 * 1024;
@@ -63,10 +61,11 @@ struct Client {
     parser: RequestParser,
     session: Session,
     rbuf: BytesMut,
-    wbuf: BytesMut,
-    /// Replies already encoded, before `wbuf`: large bodies are shared,
-    /// not copied (see [`Reply::encode_sharing`]).
-    chunks: Vec<Bytes>,
+    /// The replies to write.
+    out: Replies,
+    /// Where the replies of commands whose replies are not sent (CLIENT
+    /// REPLY OFF or SKIP) go, emptied after each.
+    muted: Replies,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
     /// The AOF offset of the last change this connection's commands made
@@ -130,8 +129,8 @@ pub async fn serve(
         parser: RequestParser::new(),
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
-        wbuf: BytesMut::with_capacity(BUF_CAPACITY),
-        chunks: Vec::new(),
+        out: Replies::with_capacity(BUF_CAPACITY),
+        muted: Replies::default(),
         pending: Pending::default(),
         logged: 0,
         parsed_since_renew: 0,
@@ -239,7 +238,7 @@ impl Client {
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
-            if self.wbuf.len() >= MAX_PENDING_REPLIES || self.chunks.len() >= 64 {
+            if self.out.buf.len() >= MAX_PENDING_REPLIES || self.out.chunks.len() >= 64 {
                 break BatchEnd::Flush;
             }
             let before = self.rbuf.len();
@@ -249,7 +248,7 @@ impl Client {
                 Ok(Some(args)) => args,
                 Ok(None) => break BatchEnd::NeedInput,
                 Err(ParseError::Protocol(msg)) => {
-                    Reply::Error(Cow::Owned(msg)).encode(&mut self.wbuf);
+                    self.out.push(&Reply::Error(Cow::Owned(msg)));
                     break BatchEnd::Close;
                 }
             };
@@ -265,14 +264,22 @@ impl Client {
             let db = guard.get_or_insert_with(|| shared.db());
             let logged = db.log_end();
             self.session.skip_current = std::mem::take(&mut self.session.skip_next);
-            let outcome = cmd::execute(shared, db, &mut self.session, &args);
+            // A reply encoded by the command itself goes where the state
+            // before it says; a reply returned, where the state after it
+            // says (CLIENT REPLY ON is answered, OFF is not).
+            let mute = self.session.reply_off || self.session.skip_current;
+            let out = if mute { &mut self.muted } else { &mut self.out };
+            let outcome = cmd::execute(shared, db, &mut self.session, &args, out);
             if db.log_end() != logged {
                 self.logged = db.log_end();
             }
+            self.muted.clear();
             match outcome {
-                Outcome::Reply(reply) => {
-                    if !(self.session.reply_off || self.session.skip_current) {
-                        reply.encode_sharing(&mut self.wbuf, SHARE_BULK_FROM, &mut self.chunks);
+                Outcome::Reply(_) | Outcome::Encoded => {
+                    if let Outcome::Reply(reply) = &outcome {
+                        if !(self.session.reply_off || self.session.skip_current) {
+                            self.out.push(reply);
+                        }
                     }
                     // CLIENT KILL of its own connection: close after the reply.
                     if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
@@ -280,7 +287,7 @@ impl Client {
                     }
                 }
                 Outcome::Quit => {
-                    Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
+                    self.out.push(&Reply::Status(Cow::Borrowed("OK")));
                     break BatchEnd::Close;
                 }
                 Outcome::Shutdown => break BatchEnd::Shutdown,
@@ -349,7 +356,7 @@ impl Client {
                 }
                 _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
                     if self.shared.db().unblock(id) {
-                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        self.out.push(&crate::cmd::cluster::leaving_reply());
                         return true;
                     }
                     // Served meanwhile: the job is already in the channel.
@@ -378,11 +385,8 @@ impl Client {
                 self.served_logged = served.logged;
             }
         }
-        cmd::job_reply::waited(job.map(|s| s.job), withcounters).encode_sharing(
-            &mut self.wbuf,
-            SHARE_BULK_FROM,
-            &mut self.chunks,
-        );
+        self.out
+            .push(&cmd::job_reply::waited(job.map(|s| s.job), withcounters));
         true
     }
 
@@ -416,18 +420,19 @@ impl Client {
                 .aof
                 .served_reply_written(std::mem::take(&mut self.served_logged));
         }
-        for chunk in std::mem::take(&mut self.chunks) {
+        for chunk in std::mem::take(&mut self.out.chunks) {
             self.socket.write_all(&chunk).await?;
             self.pending.output += chunk.len() as u64;
         }
-        if self.wbuf.is_empty() {
+        let wbuf = &mut self.out.buf;
+        if wbuf.is_empty() {
             return Ok(());
         }
-        let n = self.wbuf.len();
-        self.socket.write_all(&self.wbuf).await?;
-        self.wbuf.clear();
-        if self.wbuf.capacity() > SHRINK_ABOVE {
-            self.wbuf = BytesMut::with_capacity(BUF_CAPACITY);
+        let n = wbuf.len();
+        self.socket.write_all(wbuf).await?;
+        wbuf.clear();
+        if wbuf.capacity() > SHRINK_ABOVE {
+            *wbuf = BytesMut::with_capacity(BUF_CAPACITY);
         }
         self.pending.output += n as u64;
         Ok(())

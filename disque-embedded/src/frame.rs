@@ -610,7 +610,7 @@ fn encode_line(out: &mut BytesMut, kind: u8, text: &str) {
 }
 
 /// `<kind><n>\r\n` without going through `fmt`.
-fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
+pub(crate) fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut v = n.unsigned_abs();

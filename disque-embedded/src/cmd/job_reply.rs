@@ -5,7 +5,8 @@
 use bytes::Bytes;
 
 use crate::frame::Reply;
-use crate::state::{Delivered, JobDescription};
+use crate::replies::Replies;
+use crate::state::{Delivered, DeliveryView, JobDescription};
 
 fn bulk_str(s: &'static str) -> Reply {
     Reply::Bulk(Bytes::from_static(s.as_bytes()))
@@ -36,6 +37,20 @@ pub fn delivered(job: &Delivered, withcounters: bool) -> Reply {
         v.push(int(job.additional_deliveries));
     }
     Reply::Array(v)
+}
+
+/// [`delivered`], encoded straight into `out` (the same bytes).
+pub fn encode_delivered(out: &mut Replies, job: &DeliveryView<'_>, withcounters: bool) {
+    out.array(if withcounters { 7 } else { 3 });
+    out.bulk(job.queue);
+    out.bulk(&job.id);
+    out.body(job.body);
+    if withcounters {
+        out.bulk(b"nacks");
+        out.integer(job.nacks.into());
+        out.bulk(b"additional-deliveries");
+        out.integer(job.additional_deliveries.into());
+    }
 }
 
 /// What a blocked GETJOB answers: `[[queue, id, body…]]`, or a null array

@@ -21,7 +21,9 @@ use tokio::sync::oneshot;
 
 use crate::clients::ClientEntry;
 use crate::frame::Reply;
+use crate::replies::Replies;
 use crate::shared::Shared;
+use crate::state::id::JobKey;
 use crate::state::{Db, Served};
 
 /// What the connection must do after a command.
@@ -29,6 +31,8 @@ use crate::state::{Db, Served};
 pub enum Outcome {
     /// Send this reply.
     Reply(Reply),
+    /// The reply is already encoded, in [`Ctx::out`].
+    Encoded,
     /// GETJOB blocked: wait for `rx`, or for `timeout_ms` (0 = forever),
     /// then unblock `id` and reply with a null array; the reply is
     /// [`job_reply::waited`].
@@ -61,6 +65,8 @@ pub struct Session {
     pub skip_next: bool,
     /// The current command's reply is not sent.
     pub skip_current: bool,
+    /// The keys of the jobs a GETJOB fetched (kept to reuse its memory).
+    pub fetched: Vec<JobKey>,
 }
 
 /// What a handler gets.
@@ -73,6 +79,9 @@ pub struct Ctx<'a> {
     pub session: &'a mut Session,
     /// Current time, ms.
     pub now: u64,
+    /// Where a handler may encode its reply itself (and return
+    /// [`Outcome::Encoded`]).
+    pub out: &'a mut Replies,
 }
 
 type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Outcome;
@@ -147,8 +156,15 @@ pub fn lookup_index(name: &[u8]) -> Option<usize> {
         .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
-/// Runs one request (`args` is never empty) with the state locked.
-pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Bytes]) -> Outcome {
+/// Runs one request (`args` is never empty) with the state locked. The
+/// reply is returned, or encoded into `out` ([`Outcome::Encoded`]).
+pub fn execute(
+    shared: &Shared,
+    db: &mut Db,
+    session: &mut Session,
+    args: &[Bytes],
+    out: &mut Replies,
+) -> Outcome {
     let Some(name) = args.first() else {
         return Outcome::Reply(Reply::Status(Cow::Borrowed("OK")));
     };
@@ -197,6 +213,7 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
         db,
         session,
         now,
+        out,
     };
     let started = std::time::Instant::now();
     let outcome = (spec.handler)(&mut ctx, args);
