@@ -122,12 +122,34 @@ pub fn is_valid_job_id(id: &[u8]) -> bool {
     id.len() == JOB_ID_LEN && id[0] == b'D' && id[1] == b'-' && id[10] == b'-' && id[35] == b'-'
 }
 
+/// The value of each byte as a digit of `digits`, [`NOT_A_DIGIT`] if it
+/// is none: one load per character when parsing an id.
+const fn digit_values(digits: &[u8]) -> [u8; 256] {
+    let mut values = [NOT_A_DIGIT; 256];
+    let mut i = 0;
+    while i < digits.len() {
+        values[digits[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+}
+
+const NOT_A_DIGIT: u8 = 0xff;
+const B64_VALUES: [u8; 256] = digit_values(B64);
+const HEX_VALUES: [u8; 256] = digit_values(HEX);
+
 fn b64_value(c: u8) -> Option<u32> {
-    B64.iter().position(|&b| b == c).map(|p| p as u32)
+    match B64_VALUES[usize::from(c)] {
+        NOT_A_DIGIT => None,
+        v => Some(u32::from(v)),
+    }
 }
 
 fn hex_value(c: u8) -> Option<u16> {
-    HEX.iter().position(|&b| b == c).map(|p| p as u16)
+    match HEX_VALUES[usize::from(c)] {
+        NOT_A_DIGIT => None,
+        v => Some(u16::from(v)),
+    }
 }
 
 /// Splits a (valid-looking) id of this node into its key, tail and TTL
@@ -180,6 +202,16 @@ mod tests {
             assert!(s.ends_with("-05a1"));
             assert!(is_valid_job_id(&id));
             assert_eq!(parse_job_id(node, &id), Some((key, tail, 0x05a1)));
+        }
+    }
+
+    #[test]
+    fn digit_tables_agree_with_the_alphabets() {
+        for c in 0..=255u8 {
+            let b64 = B64.iter().position(|&b| b == c).map(|p| p as u32);
+            let hex = HEX.iter().position(|&b| b == c).map(|p| p as u16);
+            assert_eq!(b64_value(c), b64, "{c}");
+            assert_eq!(hex_value(c), hex, "{c}");
         }
     }
 
