@@ -609,26 +609,29 @@ fn encode_line(out: &mut BytesMut, kind: u8, text: &str) {
     out.put_slice(b"\r\n");
 }
 
-/// `<kind><n>\r\n` without going through `fmt`.
+/// `<kind><n>\r\n` without going through `fmt`: written backwards into a
+/// small array, then appended at once.
 pub(crate) fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+    // kind, sign, 19 digits, CRLF.
+    let mut line = [0u8; 23];
+    let mut i = line.len() - 2;
+    line[i..].copy_from_slice(b"\r\n");
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
+        line[i] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    out.reserve(24);
-    out.put_u8(kind);
     if n < 0 {
-        out.put_u8(b'-');
+        i -= 1;
+        line[i] = b'-';
     }
-    out.put_slice(&digits[i..]);
-    out.put_slice(b"\r\n");
+    i -= 1;
+    line[i] = kind;
+    out.extend_from_slice(&line[i..]);
 }
 
 #[cfg(test)]

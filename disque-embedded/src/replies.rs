@@ -46,6 +46,11 @@ impl Replies {
         encode_number(&mut self.buf, b'*', n as i64);
     }
 
+    /// Bytes already in RESP (e.g. a constant bulk), as they are.
+    pub fn encoded(&mut self, resp: &[u8]) {
+        self.buf.extend_from_slice(resp);
+    }
+
     /// `:n`.
     pub fn integer(&mut self, n: i64) {
         encode_number(&mut self.buf, b':', n);

@@ -46,9 +46,9 @@ pub fn encode_delivered(out: &mut Replies, job: &DeliveryView<'_>, withcounters:
     out.bulk(&job.id);
     out.body(job.body);
     if withcounters {
-        out.bulk(b"nacks");
+        out.encoded(b"$5\r\nnacks\r\n");
         out.integer(job.nacks.into());
-        out.bulk(b"additional-deliveries");
+        out.encoded(b"$21\r\nadditional-deliveries\r\n");
         out.integer(job.additional_deliveries.into());
     }
 }
@@ -96,4 +96,33 @@ pub fn description(d: &JobDescription<'_>) -> Reply {
         bulk_str("body"),
         Reply::Bulk(d.body.clone()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_directly_as_the_reply_tree_is() {
+        let job = Delivered {
+            queue: std::sync::Arc::from(&b"q1"[..]),
+            id: *b"D-0123abcd-AAAAAAAAAAAAAAAAAAAAAAAA-05a1",
+            body: Bytes::from_static(b"body\r\n"),
+            nacks: 3,
+            additional_deliveries: 12,
+        };
+        let view = DeliveryView {
+            queue: &job.queue,
+            id: job.id,
+            body: &job.body,
+            nacks: job.nacks,
+            additional_deliveries: job.additional_deliveries,
+        };
+        for withcounters in [false, true] {
+            let (mut tree, mut direct) = (Replies::default(), Replies::default());
+            tree.push(&delivered(&job, withcounters));
+            encode_delivered(&mut direct, &view, withcounters);
+            assert_eq!(tree.buf, direct.buf, "{withcounters}");
+        }
+    }
 }
