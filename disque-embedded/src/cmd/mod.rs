@@ -151,10 +151,37 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 
 /// The index in [`COMMANDS`] of a command, case-insensitively.
 pub fn lookup_index(name: &[u8]) -> Option<usize> {
-    COMMANDS
-        .iter()
-        .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
+    let key = pack(name);
+    PACKED_NAMES.iter().position(|&p| p == key)
 }
+
+/// A command name as one integer, to compare names with one comparison:
+/// its first 15 bytes lower-cased, and its length in the last byte; 0 (no
+/// name's) if it is longer than that.
+const fn pack(name: &[u8]) -> u128 {
+    if name.len() > 15 {
+        return 0;
+    }
+    let mut bytes = [0u8; 16];
+    let mut i = 0;
+    while i < name.len() {
+        bytes[i] = name[i].to_ascii_lowercase();
+        i += 1;
+    }
+    bytes[15] = name.len() as u8;
+    u128::from_le_bytes(bytes)
+}
+
+/// The names of [`COMMANDS`], [`pack`]ed, in the same order.
+static PACKED_NAMES: [u128; COMMANDS.len()] = {
+    let mut packed = [0; COMMANDS.len()];
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        packed[i] = pack(COMMANDS[i].name.as_bytes());
+        i += 1;
+    }
+    packed
+};
 
 /// Runs one request (`args` is never empty) with the state locked. The
 /// reply is returned, or encoded into `out` ([`Outcome::Encoded`]).
@@ -228,4 +255,31 @@ pub fn execute(
 /// Shorthand for `Outcome::Reply`.
 fn reply(r: Reply) -> Outcome {
     Outcome::Reply(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_each_command_in_any_case_and_nothing_else() {
+        for (i, spec) in COMMANDS.iter().enumerate() {
+            let upper = spec.name.to_ascii_uppercase();
+            assert_eq!(lookup_index(spec.name.as_bytes()), Some(i));
+            assert_eq!(lookup_index(upper.as_bytes()), Some(i));
+            let mut longer = spec.name.as_bytes().to_vec();
+            longer.push(0);
+            assert_eq!(lookup_index(&longer), None, "{}", spec.name);
+            assert_eq!(lookup_index(&longer[..longer.len() - 2]), None);
+        }
+        for name in [
+            &b""[..],
+            b"\0",
+            b"getjobgetjobgetjob",
+            b"g\xc5tjob",
+            b"quit",
+        ] {
+            assert_eq!(lookup_index(name), None, "{name:?}");
+        }
+    }
 }
