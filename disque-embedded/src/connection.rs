@@ -15,6 +15,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::clients::ClientEntry;
+use crate::cmd::timing::Timing;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
 use crate::replies::Replies;
@@ -225,6 +226,9 @@ impl Client {
     /// Waits while CLIENT PAUSE holds the clients.
     async fn wait_unpaused(&self) {
         let until = self.shared.paused_until_ms.load(Ordering::Relaxed);
+        if until == 0 {
+            return;
+        }
         let now = self.shared.clock.now_ms();
         if until > now {
             tokio::time::sleep(Duration::from_millis(until - now)).await;
@@ -235,6 +239,7 @@ impl Client {
     fn run_batch(&mut self) -> BatchEnd {
         let shared = &*self.shared;
         let mut guard = None;
+        let mut time = None;
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
@@ -258,10 +263,13 @@ impl Client {
             processed += 1;
             if held == COMMANDS_PER_LOCK {
                 guard = None;
+                time = None;
                 held = 0;
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
+            // The clocks are read once the lock is held.
+            let time = time.get_or_insert_with(|| Timing::start(&shared.clock));
             let logged = db.log_end();
             self.session.skip_current = std::mem::take(&mut self.session.skip_next);
             // A reply encoded by the command itself goes where the state
@@ -269,7 +277,7 @@ impl Client {
             // says (CLIENT REPLY ON is answered, OFF is not).
             let mute = self.session.reply_off || self.session.skip_current;
             let out = if mute { &mut self.muted } else { &mut self.out };
-            let outcome = cmd::execute(shared, db, &mut self.session, &args, out);
+            let outcome = cmd::execute(shared, db, &mut self.session, &args, out, time);
             if db.log_end() != logged {
                 self.logged = db.log_end();
             }

@@ -12,6 +12,7 @@ mod persistence;
 mod queues;
 mod scan;
 mod server;
+pub mod timing;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -25,6 +26,7 @@ use crate::replies::Replies;
 use crate::shared::Shared;
 use crate::state::id::JobKey;
 use crate::state::{Db, Served};
+use timing::Timing;
 
 /// What the connection must do after a command.
 #[derive(Debug)]
@@ -191,6 +193,7 @@ pub fn execute(
     session: &mut Session,
     args: &[Bytes],
     out: &mut Replies,
+    time: &mut Timing,
 ) -> Outcome {
     let Some(name) = args.first() else {
         return Outcome::Reply(Reply::Status(Cow::Borrowed("OK")));
@@ -209,7 +212,7 @@ pub fn execute(
     };
     let spec = &COMMANDS[index];
     if let Some(client) = &session.client {
-        client.touch(Some(index));
+        client.touch(time.at, index);
     }
     let argc = args.len() as i64;
     let arity = i64::from(spec.arity);
@@ -229,12 +232,12 @@ pub fn execute(
     // Disque's processCommand: over 95 % of maxmemory, commands that may
     // add memory ('m': ADDJOB, ENQUEUE, NACK) are refused unless enough
     // can be freed first.
-    if spec.flags.contains('m') && !db.free_memory_if_needed(shared.clock.now_ms()) {
+    let now = time.now_ms;
+    if spec.flags.contains('m') && !db.free_memory_if_needed(now) {
         return Outcome::Reply(Reply::Error(Cow::Borrowed(
             "OOM command not allowed when used memory > 'maxmemory'.",
         )));
     }
-    let now = shared.clock.now_ms();
     let mut ctx = Ctx {
         shared,
         db,
@@ -242,9 +245,10 @@ pub fn execute(
         now,
         out,
     };
-    let started = std::time::Instant::now();
     let outcome = (spec.handler)(&mut ctx, args);
-    let took = started.elapsed();
+    // Since the previous command: what ran in between (this request's
+    // parsing and checks) is microseconds.
+    let took = time.lap(&shared.clock);
     if shared.monitor.wants(took) {
         let fast = spec.flags.contains('F');
         shared.monitor.command(args, fast, took, now / 1000);
