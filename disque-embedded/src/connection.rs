@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -31,6 +31,8 @@ const MIN_READ: usize = 4096;
 /// Buffers grown past this size (by a large request or reply) are given
 /// back once empty, so memory returns after a large job.
 const SHRINK_ABOVE: usize = 1024 * 1024;
+/// Arguments a connection keeps room for between requests.
+const MAX_KEPT_ARGS: usize = 1024;
 /// Commands run per lock of the state before letting others in.
 const COMMANDS_PER_LOCK: u32 = 128;
 
@@ -60,6 +62,8 @@ struct Client {
     shared: Arc<Shared>,
     limits: Arc<Limits>,
     parser: RequestParser,
+    /// The request being run (reused: its memory is kept).
+    args: Vec<Bytes>,
     session: Session,
     rbuf: BytesMut,
     /// The replies to write.
@@ -128,6 +132,7 @@ pub async fn serve(
         shared,
         limits,
         parser: RequestParser::new(),
+        args: Vec::new(),
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
         out: Replies::with_capacity(BUF_CAPACITY),
@@ -247,17 +252,19 @@ impl Client {
                 break BatchEnd::Flush;
             }
             let before = self.rbuf.len();
-            let parsed = self.parser.parse(&mut self.rbuf, &self.limits);
+            let parsed = self
+                .parser
+                .parse_into(&mut self.rbuf, &self.limits, &mut self.args);
             self.parsed_since_renew += before - self.rbuf.len();
-            let args = match parsed {
-                Ok(Some(args)) => args,
-                Ok(None) => break BatchEnd::NeedInput,
+            match parsed {
+                Ok(true) => {}
+                Ok(false) => break BatchEnd::NeedInput,
                 Err(ParseError::Protocol(msg)) => {
                     self.out.push(&Reply::Error(Cow::Owned(msg)));
                     break BatchEnd::Close;
                 }
-            };
-            if args.is_empty() {
+            }
+            if self.args.is_empty() {
                 continue;
             }
             processed += 1;
@@ -277,7 +284,14 @@ impl Client {
             // says (CLIENT REPLY ON is answered, OFF is not).
             let mute = self.session.reply_off || self.session.skip_current;
             let out = if mute { &mut self.muted } else { &mut self.out };
-            let outcome = cmd::execute(shared, db, &mut self.session, &args, out, time);
+            let outcome = cmd::execute(shared, db, &mut self.session, &self.args, out, time);
+            // Slices of the read buffer: dropped now, so that the buffer
+            // stays the only owner of its memory and can reuse it. A
+            // request of many arguments does not keep its memory.
+            self.args.clear();
+            if self.args.capacity() > MAX_KEPT_ARGS {
+                self.args = Vec::new();
+            }
             if db.log_end() != logged {
                 self.logged = db.log_end();
             }
