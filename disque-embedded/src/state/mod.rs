@@ -608,12 +608,16 @@ impl Db {
     }
 
     /// Pops the oldest job of a queue for delivery.
-    fn fetch(&mut self, qname: &[u8], now: u64) -> Option<JobKey> {
+    /// `None` if there is no such queue (looked up once: GETJOB's common
+    /// case), `Some(None)` if it has nothing to deliver.
+    fn fetch(&mut self, qname: &[u8], now: u64) -> Option<Option<JobKey>> {
         let q = self.queues.get_mut(qname)?;
         if q.paused & PAUSED_OUT != 0 {
-            return None;
+            return Some(None);
         }
-        let (_, key) = q.jobs.pop_first()?;
+        let Some((_, key)) = q.jobs.pop_first() else {
+            return Some(None);
+        };
         q.atime = now / 1000;
         q.jobs_out += 1;
         let job = self.jobs.get_mut(&key);
@@ -623,7 +627,7 @@ impl Db {
             job.flags |= FLAG_DELIVERED;
         }
         self.log_update(&key);
-        found.then_some(key)
+        Some(found.then_some(key))
     }
 
     /// What GETJOB and QPEEK reply about a job.
@@ -700,11 +704,11 @@ impl Db {
         loop {
             let before = keys.len();
             for name in queues {
-                if !self.queues.contains_key(&name[..]) {
+                let Some(fetched) = self.fetch(name, now) else {
                     self.queue_or_create(name, now);
                     continue;
-                }
-                if let Some(key) = self.fetch(name, now) {
+                };
+                if let Some(key) = fetched {
                     keys.push(key);
                     count -= 1;
                     if count == 0 {
@@ -771,7 +775,7 @@ impl Db {
                 continue;
             }
             let log_before = self.log_end();
-            let Some(key) = self.fetch(qname, now) else {
+            let Some(key) = self.fetch(qname, now).flatten() else {
                 return;
             };
             let Some(job) = self.delivered(&key) else {
