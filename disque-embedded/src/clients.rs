@@ -46,13 +46,11 @@ impl ClientEntry {
         *self.name.lock().unwrap_or_else(|e| e.into_inner()) = name;
     }
 
-    /// Notes a command (its index in the command table) run now.
-    pub fn touch(&self, cmd: Option<usize>) {
-        let ms = self.created.elapsed().as_millis() as u64;
+    /// Notes a command (its index in the command table) run at `at`.
+    pub fn touch(&self, at: Instant, cmd: usize) {
+        let ms = at.saturating_duration_since(self.created).as_millis() as u64;
         self.last_active_ms.store(ms, Ordering::Relaxed);
-        if let Some(cmd) = cmd {
-            self.last_cmd.store(cmd, Ordering::Relaxed);
-        }
+        self.last_cmd.store(cmd, Ordering::Relaxed);
     }
 
     /// Index of the last command in the command table.

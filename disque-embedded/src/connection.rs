@@ -15,8 +15,10 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use crate::clients::ClientEntry;
+use crate::cmd::timing::Timing;
 use crate::cmd::{self, Outcome, Session};
 use crate::frame::{Limits, ParseError, Reply, RequestParser};
+use crate::replies::Replies;
 use crate::shared::{stopped, Shared, Stats};
 use crate::state::Served;
 
@@ -26,12 +28,11 @@ const BUF_CAPACITY: usize = 16 * 1024;
 const MAX_PENDING_REPLIES: usize = 1024 * 1024;
 /// Smallest free space offered to a read.
 const MIN_READ: usize = 4096;
-/// Bulk replies this long or longer are written from the job's own bytes
-/// rather than copied into the write buffer.
-const SHARE_BULK_FROM: usize = 64 * 1024;
 /// Buffers grown past this size (by a large request or reply) are given
 /// back once empty, so memory returns after a large job.
 const SHRINK_ABOVE: usize = 1024 * 1024;
+/// Arguments a connection keeps room for between requests.
+const MAX_KEPT_ARGS: usize = 1024;
 /// Commands run per lock of the state before letting others in.
 const COMMANDS_PER_LOCK: u32 = 128;
 
@@ -61,12 +62,15 @@ struct Client {
     shared: Arc<Shared>,
     limits: Arc<Limits>,
     parser: RequestParser,
+    /// The request being run (reused: its memory is kept).
+    args: Vec<Bytes>,
     session: Session,
     rbuf: BytesMut,
-    wbuf: BytesMut,
-    /// Replies already encoded, before `wbuf`: large bodies are shared,
-    /// not copied (see [`Reply::encode_sharing`]).
-    chunks: Vec<Bytes>,
+    /// The replies to write.
+    out: Replies,
+    /// Where the replies of commands whose replies are not sent (CLIENT
+    /// REPLY OFF or SKIP) go, emptied after each.
+    muted: Replies,
     /// Counters not yet added to the node's (shared, contended) ones.
     pending: Pending,
     /// The AOF offset of the last change this connection's commands made
@@ -128,10 +132,11 @@ pub async fn serve(
         shared,
         limits,
         parser: RequestParser::new(),
+        args: Vec::new(),
         session,
         rbuf: BytesMut::with_capacity(BUF_CAPACITY),
-        wbuf: BytesMut::with_capacity(BUF_CAPACITY),
-        chunks: Vec::new(),
+        out: Replies::with_capacity(BUF_CAPACITY),
+        muted: Replies::default(),
         pending: Pending::default(),
         logged: 0,
         parsed_since_renew: 0,
@@ -226,6 +231,9 @@ impl Client {
     /// Waits while CLIENT PAUSE holds the clients.
     async fn wait_unpaused(&self) {
         let until = self.shared.paused_until_ms.load(Ordering::Relaxed);
+        if until == 0 {
+            return;
+        }
         let now = self.shared.clock.now_ms();
         if until > now {
             tokio::time::sleep(Duration::from_millis(until - now)).await;
@@ -236,43 +244,64 @@ impl Client {
     fn run_batch(&mut self) -> BatchEnd {
         let shared = &*self.shared;
         let mut guard = None;
+        let mut time = None;
         let mut held = 0;
         let mut processed = 0u64;
         let end = loop {
-            if self.wbuf.len() >= MAX_PENDING_REPLIES || self.chunks.len() >= 64 {
+            if self.out.buf.len() >= MAX_PENDING_REPLIES || self.out.chunks.len() >= 64 {
                 break BatchEnd::Flush;
             }
             let before = self.rbuf.len();
-            let parsed = self.parser.parse(&mut self.rbuf, &self.limits);
+            let parsed = self
+                .parser
+                .parse_into(&mut self.rbuf, &self.limits, &mut self.args);
             self.parsed_since_renew += before - self.rbuf.len();
-            let args = match parsed {
-                Ok(Some(args)) => args,
-                Ok(None) => break BatchEnd::NeedInput,
+            match parsed {
+                Ok(true) => {}
+                Ok(false) => break BatchEnd::NeedInput,
                 Err(ParseError::Protocol(msg)) => {
-                    Reply::Error(Cow::Owned(msg)).encode(&mut self.wbuf);
+                    self.out.push(&Reply::Error(Cow::Owned(msg)));
                     break BatchEnd::Close;
                 }
-            };
-            if args.is_empty() {
+            }
+            if self.args.is_empty() {
                 continue;
             }
             processed += 1;
             if held == COMMANDS_PER_LOCK {
                 guard = None;
+                time = None;
                 held = 0;
             }
             held += 1;
             let db = guard.get_or_insert_with(|| shared.db());
+            // The clocks are read once the lock is held.
+            let time = time.get_or_insert_with(|| Timing::start(&shared.clock));
             let logged = db.log_end();
             self.session.skip_current = std::mem::take(&mut self.session.skip_next);
-            let outcome = cmd::execute(shared, db, &mut self.session, &args);
+            // A reply encoded by the command itself goes where the state
+            // before it says; a reply returned, where the state after it
+            // says (CLIENT REPLY ON is answered, OFF is not).
+            let mute = self.session.reply_off || self.session.skip_current;
+            let out = if mute { &mut self.muted } else { &mut self.out };
+            let outcome = cmd::execute(shared, db, &mut self.session, &self.args, out, time);
+            // Slices of the read buffer: dropped now, so that the buffer
+            // stays the only owner of its memory and can reuse it. A
+            // request of many arguments does not keep its memory.
+            self.args.clear();
+            if self.args.capacity() > MAX_KEPT_ARGS {
+                self.args = Vec::new();
+            }
             if db.log_end() != logged {
                 self.logged = db.log_end();
             }
+            self.muted.clear();
             match outcome {
-                Outcome::Reply(reply) => {
-                    if !(self.session.reply_off || self.session.skip_current) {
-                        reply.encode_sharing(&mut self.wbuf, SHARE_BULK_FROM, &mut self.chunks);
+                Outcome::Reply(_) | Outcome::Encoded => {
+                    if let Outcome::Reply(reply) = &outcome {
+                        if !(self.session.reply_off || self.session.skip_current) {
+                            self.out.push(reply);
+                        }
                     }
                     // CLIENT KILL of its own connection: close after the reply.
                     if self.session.client.as_ref().is_some_and(|c| c.is_killed()) {
@@ -280,7 +309,7 @@ impl Client {
                     }
                 }
                 Outcome::Quit => {
-                    Reply::Status(Cow::Borrowed("OK")).encode(&mut self.wbuf);
+                    self.out.push(&Reply::Status(Cow::Borrowed("OK")));
                     break BatchEnd::Close;
                 }
                 Outcome::Shutdown => break BatchEnd::Shutdown,
@@ -349,7 +378,7 @@ impl Client {
                 }
                 _ = crate::cmd::cluster::became_leaving(&mut leaving) => {
                     if self.shared.db().unblock(id) {
-                        crate::cmd::cluster::leaving_reply().encode(&mut self.wbuf);
+                        self.out.push(&crate::cmd::cluster::leaving_reply());
                         return true;
                     }
                     // Served meanwhile: the job is already in the channel.
@@ -378,11 +407,8 @@ impl Client {
                 self.served_logged = served.logged;
             }
         }
-        cmd::job_reply::waited(job.map(|s| s.job), withcounters).encode_sharing(
-            &mut self.wbuf,
-            SHARE_BULK_FROM,
-            &mut self.chunks,
-        );
+        self.out
+            .push(&cmd::job_reply::waited(job.map(|s| s.job), withcounters));
         true
     }
 
@@ -416,18 +442,19 @@ impl Client {
                 .aof
                 .served_reply_written(std::mem::take(&mut self.served_logged));
         }
-        for chunk in std::mem::take(&mut self.chunks) {
+        for chunk in std::mem::take(&mut self.out.chunks) {
             self.socket.write_all(&chunk).await?;
             self.pending.output += chunk.len() as u64;
         }
-        if self.wbuf.is_empty() {
+        let wbuf = &mut self.out.buf;
+        if wbuf.is_empty() {
             return Ok(());
         }
-        let n = self.wbuf.len();
-        self.socket.write_all(&self.wbuf).await?;
-        self.wbuf.clear();
-        if self.wbuf.capacity() > SHRINK_ABOVE {
-            self.wbuf = BytesMut::with_capacity(BUF_CAPACITY);
+        let n = wbuf.len();
+        self.socket.write_all(wbuf).await?;
+        wbuf.clear();
+        if wbuf.capacity() > SHRINK_ABOVE {
+            *wbuf = BytesMut::with_capacity(BUF_CAPACITY);
         }
         self.pending.output += n as u64;
         Ok(())

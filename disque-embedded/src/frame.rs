@@ -19,7 +19,7 @@
 
 use std::borrow::Cow;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// Size limits applied while parsing requests.
 ///
@@ -134,6 +134,9 @@ pub fn parse_request(
 #[derive(Debug, Clone, Default)]
 pub struct RequestParser {
     resume: Resume,
+    /// Where the arguments of the multibulk request being parsed are
+    /// (start, length): found in one pass, sliced once it is complete.
+    spans: Vec<(usize, usize)>,
 }
 
 /// What an earlier call learnt about the incomplete request at the front of
@@ -213,72 +216,113 @@ impl RequestParser {
         buf: &mut BytesMut,
         limits: &Limits,
     ) -> Result<Option<Vec<Bytes>>, ParseError> {
+        let mut args = Vec::new();
+        Ok(self.parse_into(buf, limits, &mut args)?.then_some(args))
+    }
+
+    /// [`RequestParser::parse`] into `args` (cleared first), so that a
+    /// connection reuses one vector: true if a whole request was parsed.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use disque_embedded::frame::{Limits, RequestParser};
+    ///
+    /// let (mut parser, mut args) = (RequestParser::new(), Vec::new());
+    /// let mut buf = BytesMut::from(&b"*2\r\n$4\r\nQLEN\r\n$1\r\nq\r\nPING\r\n"[..]);
+    /// assert!(parser.parse_into(&mut buf, &Limits::default(), &mut args).unwrap());
+    /// assert_eq!(args, vec![&b"QLEN"[..], &b"q"[..]]);
+    /// assert!(parser.parse_into(&mut buf, &Limits::default(), &mut args).unwrap());
+    /// assert_eq!(args, vec![&b"PING"[..]]);
+    /// assert!(!parser.parse_into(&mut buf, &Limits::default(), &mut args).unwrap());
+    /// ```
+    pub fn parse_into(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: &Limits,
+        args: &mut Vec<Bytes>,
+    ) -> Result<bool, ParseError> {
+        args.clear();
         let resume = std::mem::take(&mut self.resume);
-        let result = match buf.first() {
-            None => Ok(Parsed::Partial(Resume::Start)),
-            Some(b'*') => parse_multibulk(buf, limits, resume),
-            Some(_) => parse_inline(buf, limits, resume),
+        let parsed = match buf.first() {
+            None => Ok(Some(Resume::Start)),
+            Some(b'*') => parse_multibulk(buf, limits, resume, &mut self.spans, args),
+            Some(_) => parse_inline(buf, limits, resume, args),
         };
-        match result {
-            Ok(Parsed::Complete(args)) => Ok(Some(args)),
-            Ok(Parsed::Partial(resume)) => {
-                self.resume = resume;
-                Ok(None)
+        match parsed? {
+            None => {
+                // A request of many arguments does not keep its memory.
+                if self.spans.capacity() > MAX_KEPT_SPANS {
+                    self.spans = Vec::new();
+                }
+                Ok(true)
             }
-            Err(e) => Err(e),
+            Some(resume) => {
+                self.resume = resume;
+                Ok(false)
+            }
         }
     }
 }
 
-/// The outcome of one parsing attempt.
-enum Parsed {
-    Complete(Vec<Bytes>),
-    Partial(Resume),
-}
+/// Argument positions kept between requests (more are freed after use).
+const MAX_KEPT_SPANS: usize = 1024;
 
-/// Upper bound on the argument vector allocated before the arguments arrive.
-const MAX_PREALLOCATED_ARGS: usize = 1024;
-
+/// Parses a multibulk request into `args`: `None` once complete, else
+/// where to resume (its arguments so far are in `spans`).
 fn parse_multibulk(
     buf: &mut BytesMut,
     limits: &Limits,
     resume: Resume,
-) -> Result<Parsed, ParseError> {
-    // First pass: validate and find the end without touching the buffer.
-    let (count, end) = match scan_multibulk(buf, limits, resume, |_, _| {})? {
-        Scan::Done { count, end } => (count, end),
-        Scan::Partial(resume) => return Ok(Parsed::Partial(resume)),
+    spans: &mut Vec<(usize, usize)>,
+    args: &mut Vec<Bytes>,
+) -> Result<Option<Resume>, ParseError> {
+    let end = match scan_multibulk(buf, limits, resume, spans)? {
+        Scan::Done { end } => end,
+        Scan::Partial(resume) => return Ok(Some(resume)),
     };
     let frame = buf.split_to(end).freeze();
-    let mut args = Vec::with_capacity(count.min(MAX_PREALLOCATED_ARGS));
-    // Second pass over the same bytes: cannot fail differently, now slicing.
-    scan_multibulk(&frame, limits, Resume::Start, |start, len| {
-        args.push(frame.slice(start..start + len));
-    })?;
-    Ok(Parsed::Complete(args))
+    args.extend(
+        spans
+            .iter()
+            .map(|&(start, len)| frame.slice(start..start + len)),
+    );
+    Ok(None)
 }
 
 /// How far [`scan_multibulk`] got.
 enum Scan {
-    /// A whole request of `count` arguments, `end` bytes long.
-    Done { count: usize, end: usize },
+    /// A whole request, `end` bytes long.
+    Done { end: usize },
     /// Incomplete; where to resume.
     Partial(Resume),
 }
 
-/// Walks a multibulk request at the front of `buf`, from `resume` on, calling
-/// `arg(start, len)` for each argument it walks over.
+/// Walks a multibulk request at the front of `buf`, from `resume` on,
+/// appending the place of each argument it walks over to `spans` (which
+/// holds those of the arguments before `resume`).
 fn scan_multibulk(
     buf: &[u8],
     limits: &Limits,
     resume: Resume,
-    mut arg: impl FnMut(usize, usize),
+    spans: &mut Vec<(usize, usize)>,
 ) -> Result<Scan, ParseError> {
-    let (count, seen, mut pos) = match resume {
-        Resume::Multibulk { count, seen, pos } if pos <= buf.len() && seen < count => {
+    let (count, seen, pos) = match resume {
+        Resume::Multibulk { count, seen, pos }
+            if pos <= buf.len() && seen < count && spans.len() == seen =>
+        {
             (count, seen, pos)
         }
         _ => {
+            spans.clear();
+            if let Some((n, cr)) = plain_number(buf, 1) {
+                // The common case, decided at once; the rest below.
+                if n == 0 {
+                    return Ok(Scan::Done { end: cr + 2 });
+                }
+                if n <= limits.max_multibulk_len as u64 {
+                    return scan_bulks(buf, limits, n as usize, 0, cr + 2, spans);
+                }
+            }
             let Some(cr) = find_cr(buf, 0) else {
                 if buf.len() > limits.max_inline_len {
                     return Err(ParseError::new("too big mbulk count string"));
@@ -290,19 +334,47 @@ fn scan_multibulk(
                 return Ok(Scan::Partial(Resume::Start));
             }
             match string2ll(&buf[1..cr]) {
-                Some(n) if n <= 0 => {
-                    return Ok(Scan::Done {
-                        count: 0,
-                        end: cr + 2,
-                    })
-                }
+                Some(n) if n <= 0 => return Ok(Scan::Done { end: cr + 2 }),
                 Some(n) if fits(n, limits.max_multibulk_len) => (n as usize, 0, cr + 2),
                 _ => return Err(ParseError::new("invalid multibulk length")),
             }
         }
     };
+    scan_bulks(buf, limits, count, seen, pos, spans)
+}
+
+/// Walks the bulk arguments `seen..count` of a multibulk request, the next
+/// header starting at `pos`.
+fn scan_bulks(
+    buf: &[u8],
+    limits: &Limits,
+    count: usize,
+    seen: usize,
+    mut pos: usize,
+    spans: &mut Vec<(usize, usize)>,
+) -> Result<Scan, ParseError> {
     for seen in seen..count {
         let partial = Scan::Partial(Resume::Multibulk { count, seen, pos });
+        // The common case, decided at once: `$<plain length>\r?`.
+        if buf.get(pos) == Some(&b'$') {
+            if let Some((len, cr)) = plain_number(buf, pos + 1) {
+                if len <= limits.max_bulk_len as u64 {
+                    let start = cr + 2;
+                    let Some(next) = start
+                        .checked_add(len as usize)
+                        .and_then(|e| e.checked_add(2))
+                    else {
+                        return Err(ParseError::new("invalid bulk length"));
+                    };
+                    if next > buf.len() {
+                        return Ok(partial);
+                    }
+                    spans.push((start, len as usize));
+                    pos = next;
+                    continue;
+                }
+            }
+        }
         let Some(cr) = find_cr(buf, pos) else {
             if buf.len() - pos > limits.max_inline_len {
                 return Err(ParseError::new("too big bulk count string"));
@@ -330,10 +402,31 @@ fn scan_multibulk(
         if next > buf.len() {
             return Ok(partial);
         }
-        arg(start, len);
+        spans.push((start, len));
         pos = next;
     }
-    Ok(Scan::Done { count, end: pos })
+    Ok(Scan::Done { end: pos })
+}
+
+/// The number of a header line whose text from `from` on is plain digits
+/// (`0`, or up to 18 digits without a leading zero: no overflow) ended by
+/// a `\r` with one more byte after it, and the place of that `\r`; `None`
+/// for anything else (incomplete, a sign, an error…), which the careful
+/// path then decides. What it accepts, `string2ll` reads the same way.
+fn plain_number(buf: &[u8], from: usize) -> Option<(u64, usize)> {
+    let digits = buf.get(from..)?;
+    let mut n = 0u64;
+    let mut i = 0;
+    while i < digits.len() && i < 18 {
+        let d = digits[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        n = n * 10 + u64::from(d);
+        i += 1;
+    }
+    let plain = i > 0 && !(digits[0] == b'0' && i > 1);
+    (plain && digits.get(i) == Some(&b'\r') && i + 1 < digits.len()).then_some((n, from + i))
 }
 
 /// Whether the non-negative `n` is at most `max`.
@@ -374,7 +467,14 @@ fn string2ll(s: &[u8]) -> Option<i64> {
     }
 }
 
-fn parse_inline(buf: &mut BytesMut, limits: &Limits, resume: Resume) -> Result<Parsed, ParseError> {
+/// Parses an inline request into `args`: `None` once complete, else where
+/// to resume.
+fn parse_inline(
+    buf: &mut BytesMut,
+    limits: &Limits,
+    resume: Resume,
+    args: &mut Vec<Bytes>,
+) -> Result<Option<Resume>, ParseError> {
     let from = match resume {
         Resume::Inline { scanned } if scanned <= buf.len() => scanned,
         _ => 0,
@@ -387,17 +487,17 @@ fn parse_inline(buf: &mut BytesMut, limits: &Limits, resume: Resume) -> Result<P
         if buf.len() > limits.max_inline_len {
             return Err(ParseError::new("too big inline request"));
         }
-        return Ok(Parsed::Partial(Resume::Inline { scanned: buf.len() }));
+        return Ok(Some(Resume::Inline { scanned: buf.len() }));
     };
     let line_end = if lf > 0 && buf[lf - 1] == b'\r' {
         lf - 1
     } else {
         lf
     };
-    let args = split_args(&buf[..line_end])
+    *args = split_args(&buf[..line_end])
         .ok_or_else(|| ParseError::new("unbalanced quotes in request"))?;
-    let _ = buf.split_to(lf + 1);
-    Ok(Parsed::Complete(args))
+    buf.advance(lf + 1);
+    Ok(None)
 }
 
 /// C's `isspace` in the "C" locale.
@@ -609,26 +709,29 @@ fn encode_line(out: &mut BytesMut, kind: u8, text: &str) {
     out.put_slice(b"\r\n");
 }
 
-/// `<kind><n>\r\n` without going through `fmt`.
-fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+/// `<kind><n>\r\n` without going through `fmt`: written backwards into a
+/// small array, then appended at once.
+pub(crate) fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
+    // kind, sign, 19 digits, CRLF.
+    let mut line = [0u8; 23];
+    let mut i = line.len() - 2;
+    line[i..].copy_from_slice(b"\r\n");
     let mut v = n.unsigned_abs();
     loop {
         i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
+        line[i] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    out.reserve(24);
-    out.put_u8(kind);
     if n < 0 {
-        out.put_u8(b'-');
+        i -= 1;
+        line[i] = b'-';
     }
-    out.put_slice(&digits[i..]);
-    out.put_slice(b"\r\n");
+    i -= 1;
+    line[i] = kind;
+    out.extend_from_slice(&line[i..]);
 }
 
 #[cfg(test)]
@@ -928,6 +1031,51 @@ mod tests {
             b"GET \"a\0\"\r\n",
         ] {
             assert_eq!(parse(input).0, Err(unbalanced.clone()), "{input:?}");
+        }
+    }
+
+    /// The quick reading of a header takes only what `string2ll` reads the
+    /// same way, and only once the line and one more byte are there.
+    #[test]
+    fn plain_numbers_are_read_as_string2ll_reads_them() {
+        let texts: &[&[u8]] = &[
+            b"0",
+            b"00",
+            b"01",
+            b"1",
+            b"-1",
+            b"-0",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"12a",
+            b"",
+            b"999999999999999999",
+            b"1000000000000000000",
+            b"9223372036854775807",
+            b"536870912",
+            b"1048576",
+        ];
+        for &text in texts {
+            for tail in [&b""[..], b"\r", b"\r\n", b"\n\r\n"] {
+                let mut line = b"$".to_vec();
+                line.extend_from_slice(text);
+                line.extend_from_slice(tail);
+                let Some((n, cr)) = plain_number(&line, 1) else {
+                    continue;
+                };
+                assert_eq!(cr, 1 + text.len(), "{line:?}");
+                assert!(cr + 1 < line.len(), "{line:?}");
+                assert_eq!(string2ll(text), Some(n as i64), "{line:?}");
+            }
+            let plain = !text.is_empty()
+                && text.len() <= 18
+                && text.iter().all(u8::is_ascii_digit)
+                && (text == b"0" || text[0] != b'0');
+            let mut line = b"*".to_vec();
+            line.extend_from_slice(text);
+            line.extend_from_slice(b"\r\n");
+            assert_eq!(plain_number(&line, 1).is_some(), plain, "{line:?}");
         }
     }
 

@@ -98,6 +98,7 @@ mod config;
 mod connection;
 pub mod frame;
 mod monitor;
+mod replies;
 mod server;
 mod shared;
 mod state;

@@ -33,7 +33,13 @@ impl Clock {
 
     /// Milliseconds since the unix epoch.
     pub fn now_ms(&self) -> u64 {
-        self.base_ms + self.base.elapsed().as_millis() as u64
+        self.ms_at(Instant::now())
+    }
+
+    /// Milliseconds since the unix epoch at `at`, a reading of tokio's
+    /// clock.
+    pub fn ms_at(&self, at: Instant) -> u64 {
+        self.base_ms + at.saturating_duration_since(self.base).as_millis() as u64
     }
 }
 

@@ -185,6 +185,19 @@ async fn client_reply_off_and_skip_silence_replies() {
     c.send_bytes(&[b"PING", b"silent"]).await;
     assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]).await, ok());
     assert_eq!(c.cmd(&["PING", "two"]).await, R::bulk("two"));
+    // GETJOB encodes its jobs itself: silenced all the same.
+    for _ in 0..2 {
+        assert!(matches!(
+            c.cmd(&["ADDJOB", "q", "body", "0"]).await,
+            R::Status(_)
+        ));
+    }
+    c.send_bytes(&[b"CLIENT", b"REPLY", b"SKIP"]).await;
+    c.send_bytes(&[b"GETJOB", b"NOHANG", b"FROM", b"q"]).await;
+    c.send_bytes(&[b"CLIENT", b"REPLY", b"OFF"]).await;
+    c.send_bytes(&[b"GETJOB", b"NOHANG", b"FROM", b"q"]).await;
+    assert_eq!(c.cmd(&["CLIENT", "REPLY", "ON"]).await, ok());
+    assert_eq!(c.cmd(&["QLEN", "q"]).await, R::Int(0));
     assert_eq!(
         c.cmd(&["CLIENT", "REPLY", "maybe"]).await,
         err("ERR syntax error")

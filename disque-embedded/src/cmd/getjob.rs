@@ -74,13 +74,20 @@ pub(super) fn getjob(ctx: &mut Ctx<'_>, args: &[Bytes]) -> Outcome {
     };
     let queues = &args[a.first_queue..];
     let db = &mut *ctx.db;
-    let jobs = db.get_jobs(queues, a.count, ctx.now);
-    if !jobs.is_empty() {
-        let jobs = jobs
-            .iter()
-            .map(|job| job_reply::delivered(job, a.withcounters))
-            .collect();
-        return reply(Reply::Array(jobs));
+    // The keys go in a vector the connection keeps: no allocation per call.
+    let mut keys = std::mem::take(&mut ctx.session.fetched);
+    keys.clear();
+    db.fetch_jobs(queues, a.count, ctx.now, &mut keys);
+    let found = !keys.is_empty();
+    if found {
+        ctx.out.array(keys.len());
+        for job in keys.iter().filter_map(|key| db.delivery(key)) {
+            job_reply::encode_delivered(ctx.out, &job, a.withcounters);
+        }
+    }
+    ctx.session.fetched = keys;
+    if found {
+        return Outcome::Encoded;
     }
     if a.nohang {
         return reply(Reply::NilArray);

@@ -5,7 +5,8 @@
 use bytes::Bytes;
 
 use crate::frame::Reply;
-use crate::state::{Delivered, JobDescription};
+use crate::replies::Replies;
+use crate::state::{Delivered, DeliveryView, JobDescription};
 
 fn bulk_str(s: &'static str) -> Reply {
     Reply::Bulk(Bytes::from_static(s.as_bytes()))
@@ -36,6 +37,20 @@ pub fn delivered(job: &Delivered, withcounters: bool) -> Reply {
         v.push(int(job.additional_deliveries));
     }
     Reply::Array(v)
+}
+
+/// [`delivered`], encoded straight into `out` (the same bytes).
+pub fn encode_delivered(out: &mut Replies, job: &DeliveryView<'_>, withcounters: bool) {
+    out.array(if withcounters { 7 } else { 3 });
+    out.bulk(job.queue);
+    out.bulk(&job.id);
+    out.body(job.body);
+    if withcounters {
+        out.encoded(b"$5\r\nnacks\r\n");
+        out.integer(job.nacks.into());
+        out.encoded(b"$21\r\nadditional-deliveries\r\n");
+        out.integer(job.additional_deliveries.into());
+    }
 }
 
 /// What a blocked GETJOB answers: `[[queue, id, body…]]`, or a null array
@@ -81,4 +96,33 @@ pub fn description(d: &JobDescription<'_>) -> Reply {
         bulk_str("body"),
         Reply::Bulk(d.body.clone()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoded_directly_as_the_reply_tree_is() {
+        let job = Delivered {
+            queue: std::sync::Arc::from(&b"q1"[..]),
+            id: *b"D-0123abcd-AAAAAAAAAAAAAAAAAAAAAAAA-05a1",
+            body: Bytes::from_static(b"body\r\n"),
+            nacks: 3,
+            additional_deliveries: 12,
+        };
+        let view = DeliveryView {
+            queue: &job.queue,
+            id: job.id,
+            body: &job.body,
+            nacks: job.nacks,
+            additional_deliveries: job.additional_deliveries,
+        };
+        for withcounters in [false, true] {
+            let (mut tree, mut direct) = (Replies::default(), Replies::default());
+            tree.push(&delivered(&job, withcounters));
+            encode_delivered(&mut direct, &view, withcounters);
+            assert_eq!(tree.buf, direct.buf, "{withcounters}");
+        }
+    }
 }

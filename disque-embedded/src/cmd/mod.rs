@@ -12,6 +12,7 @@ mod persistence;
 mod queues;
 mod scan;
 mod server;
+pub mod timing;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -21,14 +22,19 @@ use tokio::sync::oneshot;
 
 use crate::clients::ClientEntry;
 use crate::frame::Reply;
+use crate::replies::Replies;
 use crate::shared::Shared;
+use crate::state::id::JobKey;
 use crate::state::{Db, Served};
+use timing::Timing;
 
 /// What the connection must do after a command.
 #[derive(Debug)]
 pub enum Outcome {
     /// Send this reply.
     Reply(Reply),
+    /// The reply is already encoded, in [`Ctx::out`].
+    Encoded,
     /// GETJOB blocked: wait for `rx`, or for `timeout_ms` (0 = forever),
     /// then unblock `id` and reply with a null array; the reply is
     /// [`job_reply::waited`].
@@ -61,6 +67,8 @@ pub struct Session {
     pub skip_next: bool,
     /// The current command's reply is not sent.
     pub skip_current: bool,
+    /// The keys of the jobs a GETJOB fetched (kept to reuse its memory).
+    pub fetched: Vec<JobKey>,
 }
 
 /// What a handler gets.
@@ -73,6 +81,9 @@ pub struct Ctx<'a> {
     pub session: &'a mut Session,
     /// Current time, ms.
     pub now: u64,
+    /// Where a handler may encode its reply itself (and return
+    /// [`Outcome::Encoded`]).
+    pub out: &'a mut Replies,
 }
 
 type Handler = fn(&mut Ctx<'_>, &[Bytes]) -> Outcome;
@@ -142,13 +153,48 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 
 /// The index in [`COMMANDS`] of a command, case-insensitively.
 pub fn lookup_index(name: &[u8]) -> Option<usize> {
-    COMMANDS
-        .iter()
-        .position(|s| s.name.len() == name.len() && s.name.as_bytes().eq_ignore_ascii_case(name))
+    let key = pack(name);
+    PACKED_NAMES.iter().position(|&p| p == key)
 }
 
-/// Runs one request (`args` is never empty) with the state locked.
-pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Bytes]) -> Outcome {
+/// A command name as one integer, to compare names with one comparison:
+/// its first 15 bytes lower-cased, and its length in the last byte; 0 (no
+/// name's) if it is longer than that.
+const fn pack(name: &[u8]) -> u128 {
+    if name.len() > 15 {
+        return 0;
+    }
+    let mut bytes = [0u8; 16];
+    let mut i = 0;
+    while i < name.len() {
+        bytes[i] = name[i].to_ascii_lowercase();
+        i += 1;
+    }
+    bytes[15] = name.len() as u8;
+    u128::from_le_bytes(bytes)
+}
+
+/// The names of [`COMMANDS`], [`pack`]ed, in the same order.
+static PACKED_NAMES: [u128; COMMANDS.len()] = {
+    let mut packed = [0; COMMANDS.len()];
+    let mut i = 0;
+    while i < COMMANDS.len() {
+        packed[i] = pack(COMMANDS[i].name.as_bytes());
+        i += 1;
+    }
+    packed
+};
+
+/// Runs one request (`args` is never empty) with the state locked. The
+/// reply is returned, or encoded into `out` ([`Outcome::Encoded`]).
+pub fn execute(
+    shared: &Shared,
+    db: &mut Db,
+    session: &mut Session,
+    args: &[Bytes],
+    out: &mut Replies,
+    time: &mut Timing,
+) -> Outcome {
     let Some(name) = args.first() else {
         return Outcome::Reply(Reply::Status(Cow::Borrowed("OK")));
     };
@@ -166,7 +212,7 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
     };
     let spec = &COMMANDS[index];
     if let Some(client) = &session.client {
-        client.touch(Some(index));
+        client.touch(time.at, index);
     }
     let argc = args.len() as i64;
     let arity = i64::from(spec.arity);
@@ -186,21 +232,23 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
     // Disque's processCommand: over 95 % of maxmemory, commands that may
     // add memory ('m': ADDJOB, ENQUEUE, NACK) are refused unless enough
     // can be freed first.
-    if spec.flags.contains('m') && !db.free_memory_if_needed(shared.clock.now_ms()) {
+    let now = time.now_ms;
+    if spec.flags.contains('m') && !db.free_memory_if_needed(now) {
         return Outcome::Reply(Reply::Error(Cow::Borrowed(
             "OOM command not allowed when used memory > 'maxmemory'.",
         )));
     }
-    let now = shared.clock.now_ms();
     let mut ctx = Ctx {
         shared,
         db,
         session,
         now,
+        out,
     };
-    let started = std::time::Instant::now();
     let outcome = (spec.handler)(&mut ctx, args);
-    let took = started.elapsed();
+    // Since the previous command: what ran in between (this request's
+    // parsing and checks) is microseconds.
+    let took = time.lap(&shared.clock);
     if shared.monitor.wants(took) {
         let fast = spec.flags.contains('F');
         shared.monitor.command(args, fast, took, now / 1000);
@@ -211,4 +259,31 @@ pub fn execute(shared: &Shared, db: &mut Db, session: &mut Session, args: &[Byte
 /// Shorthand for `Outcome::Reply`.
 fn reply(r: Reply) -> Outcome {
     Outcome::Reply(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_finds_each_command_in_any_case_and_nothing_else() {
+        for (i, spec) in COMMANDS.iter().enumerate() {
+            let upper = spec.name.to_ascii_uppercase();
+            assert_eq!(lookup_index(spec.name.as_bytes()), Some(i));
+            assert_eq!(lookup_index(upper.as_bytes()), Some(i));
+            let mut longer = spec.name.as_bytes().to_vec();
+            longer.push(0);
+            assert_eq!(lookup_index(&longer), None, "{}", spec.name);
+            assert_eq!(lookup_index(&longer[..longer.len() - 2]), None);
+        }
+        for name in [
+            &b""[..],
+            b"\0",
+            b"getjobgetjobgetjob",
+            b"g\xc5tjob",
+            b"quit",
+        ] {
+            assert_eq!(lookup_index(name), None, "{name:?}");
+        }
+    }
 }

@@ -122,13 +122,21 @@ pub fn is_valid_job_id(id: &[u8]) -> bool {
     id.len() == JOB_ID_LEN && id[0] == b'D' && id[1] == b'-' && id[10] == b'-' && id[35] == b'-'
 }
 
-fn b64_value(c: u8) -> Option<u32> {
-    B64.iter().position(|&b| b == c).map(|p| p as u32)
+/// The value of each byte as a digit of `digits`, [`NOT_A_DIGIT`] if it
+/// is none: one load per character when parsing an id.
+const fn digit_values(digits: &[u8]) -> [u8; 256] {
+    let mut values = [NOT_A_DIGIT; 256];
+    let mut i = 0;
+    while i < digits.len() {
+        values[digits[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
 }
 
-fn hex_value(c: u8) -> Option<u16> {
-    HEX.iter().position(|&b| b == c).map(|p| p as u16)
-}
+const NOT_A_DIGIT: u8 = 0xff;
+const B64_VALUES: [u8; 256] = digit_values(B64);
+const HEX_VALUES: [u8; 256] = digit_values(HEX);
 
 /// Splits a (valid-looking) id of this node into its key, tail and TTL
 /// field; `None` when it cannot name a job of the node whose id is
@@ -137,11 +145,16 @@ pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16, u16)> {
     if !is_valid_job_id(id) || id[2..10] != node_id[..8] {
         return None;
     }
+    // Every digit's value is looked up and the result checked once at the
+    // end: a digit's value has its two top bits clear, NOT_A_DIGIT not.
+    let mut values = 0u8;
     let mut key = [0u8; 18];
-    for (chunk, out) in id[11..35].chunks(4).zip(key.chunks_mut(3)) {
+    for (chunk, out) in id[11..35].chunks_exact(4).zip(key.chunks_exact_mut(3)) {
         let mut n = 0u32;
         for &c in chunk {
-            n = (n << 6) | b64_value(c)?;
+            let v = B64_VALUES[usize::from(c)];
+            values |= v;
+            n = (n << 6) | u32::from(v);
         }
         out[0] = (n >> 16) as u8;
         out[1] = (n >> 8) as u8;
@@ -149,7 +162,12 @@ pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16, u16)> {
     }
     let mut ttl = 0u16;
     for &c in &id[36..40] {
-        ttl = (ttl << 4) | hex_value(c)?;
+        let v = HEX_VALUES[usize::from(c)];
+        values |= v;
+        ttl = (ttl << 4) | u16::from(v);
+    }
+    if values & 0xc0 != 0 {
+        return None;
     }
     let (key, tail) = JobKey::split(&key);
     Some((key, tail, ttl))
@@ -180,6 +198,30 @@ mod tests {
             assert!(s.ends_with("-05a1"));
             assert!(is_valid_job_id(&id));
             assert_eq!(parse_job_id(node, &id), Some((key, tail, 0x05a1)));
+        }
+    }
+
+    #[test]
+    fn digit_tables_agree_with_the_alphabets() {
+        for c in 0..=255u8 {
+            let value = |digits: &[u8]| digits.iter().position(|&b| b == c).map(|p| p as u8);
+            let table = |v: u8| (v != NOT_A_DIGIT).then_some(v);
+            assert_eq!(table(B64_VALUES[usize::from(c)]), value(B64), "{c}");
+            assert_eq!(table(HEX_VALUES[usize::from(c)]), value(HEX), "{c}");
+        }
+    }
+
+    #[test]
+    fn one_bad_digit_anywhere_is_refused() {
+        let node = b"0123abcd0123abcd0123abcd0123abcd0123abcd";
+        let (key, tail) = JobKey::random(&mut rand::rng());
+        let id = format_job_id(node, &key, tail, 0x05a1);
+        for at in (11..35).chain(36..40) {
+            for bad in [b'!', b'-', b'A' - 1, 0xff] {
+                let mut wrong = id;
+                wrong[at] = bad;
+                assert_eq!(parse_job_id(node, &wrong), None, "{at} {bad}");
+            }
         }
     }
 

@@ -105,6 +105,22 @@ pub struct Delivered {
     pub additional_deliveries: u32,
 }
 
+/// [`Delivered`] borrowed from the state, for a reply encoded under its
+/// lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryView<'a> {
+    /// The job's queue.
+    pub queue: &'a [u8],
+    /// The job's id.
+    pub id: [u8; id::JOB_ID_LEN],
+    /// The body.
+    pub body: &'a Bytes,
+    /// Negative acknowledgements so far.
+    pub nacks: u32,
+    /// Deliveries after the first.
+    pub additional_deliveries: u32,
+}
+
 /// What SHOW and JSCAN REPLY ALL tell about a job (`cmd` builds the reply).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobDescription<'a> {
@@ -592,20 +608,26 @@ impl Db {
     }
 
     /// Pops the oldest job of a queue for delivery.
-    fn fetch(&mut self, qname: &[u8], now: u64) -> Option<JobKey> {
+    /// `None` if there is no such queue (looked up once: GETJOB's common
+    /// case), `Some(None)` if it has nothing to deliver.
+    fn fetch(&mut self, qname: &[u8], now: u64) -> Option<Option<JobKey>> {
         let q = self.queues.get_mut(qname)?;
         if q.paused & PAUSED_OUT != 0 {
-            return None;
+            return Some(None);
         }
-        let (_, key) = q.jobs.pop_first()?;
+        let Some((_, key)) = q.jobs.pop_first() else {
+            return Some(None);
+        };
         q.atime = now / 1000;
         q.jobs_out += 1;
-        if let Some(job) = self.jobs.get_mut(&key) {
+        let job = self.jobs.get_mut(&key);
+        let found = job.is_some();
+        if let Some(job) = job {
             job.state = JobState::Active;
             job.flags |= FLAG_DELIVERED;
         }
         self.log_update(&key);
-        Some(key)
+        Some(found.then_some(key))
     }
 
     /// What GETJOB and QPEEK reply about a job.
@@ -615,6 +637,18 @@ impl Db {
             queue: job.queue.clone(),
             id: self.id_of(key, job),
             body: job.body.clone(),
+            nacks: job.nacks,
+            additional_deliveries: job.deliv,
+        })
+    }
+
+    /// What GETJOB replies about a job, borrowed (nothing is copied).
+    pub fn delivery(&self, key: &JobKey) -> Option<DeliveryView<'_>> {
+        let job = self.jobs.get(key)?;
+        Some(DeliveryView {
+            queue: &job.queue,
+            id: self.id_of(key, job),
+            body: &job.body,
             nacks: job.nacks,
             additional_deliveries: job.deliv,
         })
@@ -650,25 +684,40 @@ impl Db {
 
     /// GETJOB without blocking: up to `count` jobs, round-robin over the
     /// queues left to right. Missing queues it looks at are created.
-    pub fn get_jobs(&mut self, queues: &[Bytes], mut count: u64, now: u64) -> Vec<Delivered> {
-        let mut out = Vec::new();
+    #[cfg(test)]
+    pub fn get_jobs(&mut self, queues: &[Bytes], count: u64, now: u64) -> Vec<Delivered> {
+        let mut keys = Vec::new();
+        self.fetch_jobs(queues, count, now, &mut keys);
+        keys.iter().filter_map(|key| self.delivered(key)).collect()
+    }
+
+    /// [`Db::get_jobs`] giving the keys of the jobs delivered, appended to
+    /// `keys` (which the caller may reuse); each names a job
+    /// ([`Db::delivery`] is `Some`).
+    pub fn fetch_jobs(
+        &mut self,
+        queues: &[Bytes],
+        mut count: u64,
+        now: u64,
+        keys: &mut Vec<JobKey>,
+    ) {
         loop {
-            let before = out.len();
+            let before = keys.len();
             for name in queues {
-                if !self.queues.contains_key(&name[..]) {
+                let Some(fetched) = self.fetch(name, now) else {
                     self.queue_or_create(name, now);
                     continue;
-                }
-                if let Some(job) = self.fetch(name, now).and_then(|key| self.delivered(&key)) {
-                    out.push(job);
+                };
+                if let Some(key) = fetched {
+                    keys.push(key);
                     count -= 1;
                     if count == 0 {
-                        return out;
+                        return;
                     }
                 }
             }
-            if out.len() == before {
-                return out;
+            if keys.len() == before {
+                return;
             }
         }
     }
@@ -726,7 +775,7 @@ impl Db {
                 continue;
             }
             let log_before = self.log_end();
-            let Some(key) = self.fetch(qname, now) else {
+            let Some(key) = self.fetch(qname, now).flatten() else {
                 return;
             };
             let Some(job) = self.delivered(&key) else {
