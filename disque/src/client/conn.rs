@@ -397,6 +397,14 @@ impl Connections {
         if let Some(s) = self.state().main.clone() {
             return Ok(s);
         }
+        // Boxed: reconnecting is rare and its future large; unboxed, it would
+        // be part of the future of every call.
+        Box::pin(self.reconnect()).await
+    }
+
+    /// The slow path of [`shared`](Self::shared): one caller reconnects
+    /// (after the backoff), the others wait for it.
+    async fn reconnect(&self) -> Result<Shared, Error> {
         let _one_at_a_time = self.reconnecting.lock().await;
         let (wait_until, lost) = {
             let st = self.state();

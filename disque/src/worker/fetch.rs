@@ -266,7 +266,10 @@ pub(crate) async fn run(
             };
             fetches.push(async move {
                 let result = match getjob {
-                    None => fetch_blocking(&ctx.client, &queues, asked, poll).await,
+                    // Boxed: only an idle worker blocks, and its future is
+                    // large (a whole client call); unboxed, every fetch's
+                    // future would be that large and moved into its slot.
+                    None => Box::pin(fetch_blocking(&ctx.client, &queues, asked, poll)).await,
                     Some(getjob) => fetch_nohang(&ctx, &queues, asked, getjob, acks).await,
                 };
                 Fetched {

@@ -8,7 +8,7 @@
 //! driver for every job. The fetches are few (`max_fetches`, default 4), so
 //! polling each of them on every wake-up costs less than that.
 //!
-//! A fetch's future is large (about 4 KiB): each lives in a boxed slot that
+//! A fetch's future is large (about 1.2 KiB): each lives in a boxed slot that
 //! is kept when it finishes and reused by the next one, so a worker's fetches
 //! allocate nothing once it runs.
 
