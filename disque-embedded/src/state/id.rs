@@ -68,15 +68,6 @@ impl JobKey {
         };
         (key, u16::from_be_bytes([b[16], b[17]]))
     }
-
-    /// The 144 bits of this key and `tail`.
-    pub fn join(self, tail: u16) -> [u8; 18] {
-        let mut b = [0u8; 18];
-        b[..8].copy_from_slice(&self.hi.to_be_bytes());
-        b[8..16].copy_from_slice(&self.lo.to_be_bytes());
-        b[16..].copy_from_slice(&tail.to_be_bytes());
-        b
-    }
 }
 
 /// A random node id: 40 lowercase hex characters.
@@ -103,12 +94,16 @@ pub fn format_job_id(node_id: &[u8], key: &JobKey, tail: u16, ttl_field: u16) ->
     id[1] = b'-';
     id[2..10].copy_from_slice(&node_id[..8]);
     id[10] = b'-';
-    for (chunk, out) in key.join(tail).chunks(3).zip(id[11..35].chunks_mut(4)) {
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
-        out[0] = B64[(n >> 18) as usize & 63];
-        out[1] = B64[(n >> 12) as usize & 63];
-        out[2] = B64[(n >> 6) as usize & 63];
-        out[3] = B64[n as usize & 63];
+    // The 144 bits as three groups of 48, 8 base64 digits each.
+    let groups = [
+        key.hi >> 16,
+        ((key.hi & 0xffff) << 32) | (key.lo >> 32),
+        ((key.lo & 0xffff_ffff) << 16) | u64::from(tail),
+    ];
+    for (group, out) in groups.into_iter().zip(id[11..35].chunks_exact_mut(8)) {
+        for (i, digit) in out.iter_mut().enumerate() {
+            *digit = B64[(group >> (42 - 6 * i)) as usize & 63];
+        }
     }
     id[35] = b'-';
     for (i, shift) in [12u16, 8, 4, 0].into_iter().enumerate() {
@@ -147,18 +142,16 @@ pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16, u16)> {
     }
     // Every digit's value is looked up and the result checked once at the
     // end: a digit's value has its two top bits clear, NOT_A_DIGIT not.
+    // The 24 base64 digits are read as three groups of 8 (48 bits each),
+    // straight into integers.
     let mut values = 0u8;
-    let mut key = [0u8; 18];
-    for (chunk, out) in id[11..35].chunks_exact(4).zip(key.chunks_exact_mut(3)) {
-        let mut n = 0u32;
-        for &c in chunk {
+    let mut groups = [0u64; 3];
+    for (group, digits) in groups.iter_mut().zip(id[11..35].chunks_exact(8)) {
+        for &c in digits {
             let v = B64_VALUES[usize::from(c)];
             values |= v;
-            n = (n << 6) | u32::from(v);
+            *group = (*group << 6) | u64::from(v);
         }
-        out[0] = (n >> 16) as u8;
-        out[1] = (n >> 8) as u8;
-        out[2] = n as u8;
     }
     let mut ttl = 0u16;
     for &c in &id[36..40] {
@@ -169,8 +162,12 @@ pub fn parse_job_id(node_id: &[u8], id: &[u8]) -> Option<(JobKey, u16, u16)> {
     if values & 0xc0 != 0 {
         return None;
     }
-    let (key, tail) = JobKey::split(&key);
-    Some((key, tail, ttl))
+    let [a, b, c] = groups;
+    let key = JobKey {
+        hi: (a << 16) | (b >> 32),
+        lo: (b << 32) | (c >> 16),
+    };
+    Some((key, c as u16, ttl))
 }
 
 #[cfg(test)]
@@ -199,6 +196,16 @@ mod tests {
             assert!(is_valid_job_id(&id));
             assert_eq!(parse_job_id(node, &id), Some((key, tail, 0x05a1)));
         }
+    }
+
+    #[test]
+    fn ids_are_the_base64_of_the_key_then_the_tail() {
+        let node = b"0123abcd0123abcd0123abcd0123abcd0123abcd";
+        let bits: [u8; 18] = std::array::from_fn(|i| i as u8);
+        let (key, tail) = JobKey::split(&bits);
+        let id = format_job_id(node, &key, tail, 0x05a1);
+        assert_eq!(&id, b"D-0123abcd-AAECAwQFBgcICQoLDA0ODxAR-05a1");
+        assert_eq!(parse_job_id(node, &id), Some((key, tail, 0x05a1)));
     }
 
     #[test]
