@@ -712,6 +712,11 @@ fn encode_line(out: &mut BytesMut, kind: u8, text: &str) {
 /// `<kind><n>\r\n` without going through `fmt`: written backwards into a
 /// small array, then appended at once.
 pub(crate) fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
+    // One digit (array lengths, counters, ACKJOB's count): a fixed-size line.
+    if let Ok(digit @ 0..=9) = u8::try_from(n) {
+        out.extend_from_slice(&[kind, b'0' + digit, b'\r', b'\n']);
+        return;
+    }
     // kind, sign, 19 digits, CRLF.
     let mut line = [0u8; 23];
     let mut i = line.len() - 2;
@@ -1116,6 +1121,9 @@ mod tests {
         );
         assert_eq!(encoded(Reply::Integer(0)), b":0\r\n");
         assert_eq!(encoded(Reply::Integer(42)), b":42\r\n");
+        for n in -11..=11 {
+            assert_eq!(encoded(Reply::Integer(n)), format!(":{n}\r\n").as_bytes());
+        }
         assert_eq!(
             encoded(Reply::Integer(i64::MIN)),
             b":-9223372036854775808\r\n"
