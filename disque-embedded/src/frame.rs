@@ -712,10 +712,14 @@ fn encode_line(out: &mut BytesMut, kind: u8, text: &str) {
 /// `<kind><n>\r\n` without going through `fmt`: written backwards into a
 /// small array, then appended at once.
 pub(crate) fn encode_number(out: &mut BytesMut, kind: u8, n: i64) {
-    // One digit (array lengths, counters, ACKJOB's count): a fixed-size line.
-    if let Ok(digit @ 0..=9) = u8::try_from(n) {
-        out.extend_from_slice(&[kind, b'0' + digit, b'\r', b'\n']);
-        return;
+    // One or two digits (array lengths, GETJOB's counters, ACKJOB's count,
+    // the lengths of queue names, short bodies): a fixed-size line.
+    match u8::try_from(n) {
+        Ok(digit @ 0..=9) => return out.extend_from_slice(&[kind, b'0' + digit, b'\r', b'\n']),
+        Ok(n @ 10..=99) => {
+            return out.extend_from_slice(&[kind, b'0' + n / 10, b'0' + n % 10, b'\r', b'\n'])
+        }
+        _ => {}
     }
     // kind, sign, 19 digits, CRLF.
     let mut line = [0u8; 23];
@@ -1121,7 +1125,7 @@ mod tests {
         );
         assert_eq!(encoded(Reply::Integer(0)), b":0\r\n");
         assert_eq!(encoded(Reply::Integer(42)), b":42\r\n");
-        for n in -11..=11 {
+        for n in (-11..=11).chain(98..=101) {
             assert_eq!(encoded(Reply::Integer(n)), format!(":{n}\r\n").as_bytes());
         }
         assert_eq!(
