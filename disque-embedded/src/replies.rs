@@ -6,6 +6,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::frame::{encode_number, Reply};
+use crate::state::id::JOB_ID_LEN;
 
 /// Bulk replies this long or longer are written from the job's own bytes
 /// rather than copied into the buffer.
@@ -64,6 +65,18 @@ impl Replies {
         self.buf.put_slice(b"\r\n");
     }
 
+    /// A job id as a bulk string (the same bytes as [`Replies::bulk`]), in
+    /// one fixed-size write.
+    pub fn job_id(&mut self, id: &[u8; JOB_ID_LEN]) {
+        const HEADER: &[u8; 5] = b"$40\r\n";
+        const _: () = assert!(JOB_ID_LEN == 40);
+        let mut line = [0u8; HEADER.len() + JOB_ID_LEN + 2];
+        line[..HEADER.len()].copy_from_slice(HEADER);
+        line[HEADER.len()..HEADER.len() + JOB_ID_LEN].copy_from_slice(id);
+        line[HEADER.len() + JOB_ID_LEN..].copy_from_slice(b"\r\n");
+        self.buf.extend_from_slice(&line);
+    }
+
     /// A bulk string, shared when large (the same bytes as
     /// `push(&Reply::Bulk(body.clone()))`).
     pub fn body(&mut self, body: &Bytes) {
@@ -113,5 +126,11 @@ mod tests {
             assert_eq!(sent(&a), sent(&b), "{len}");
             assert_eq!(a.chunks.len(), b.chunks.len(), "{len}");
         }
+        let id: [u8; JOB_ID_LEN] = std::array::from_fn(|i| b'a' + i as u8);
+        let mut a = Replies::default();
+        a.bulk(&id);
+        let mut b = Replies::default();
+        b.job_id(&id);
+        assert_eq!(sent(&a), sent(&b));
     }
 }

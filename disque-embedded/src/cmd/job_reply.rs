@@ -43,7 +43,7 @@ pub fn delivered(job: &Delivered, withcounters: bool) -> Reply {
 pub fn encode_delivered(out: &mut Replies, job: &DeliveryView<'_>, withcounters: bool) {
     out.array(if withcounters { 7 } else { 3 });
     out.bulk(job.queue);
-    out.bulk(&job.id);
+    out.job_id(&job.id);
     out.body(job.body);
     if withcounters {
         out.encoded(b"$5\r\nnacks\r\n");
