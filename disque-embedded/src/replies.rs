@@ -102,6 +102,19 @@ mod tests {
     }
 
     #[test]
+    fn cleared_replies_are_gone() {
+        // The connection clears the replies of a muted client (CLIENT REPLY
+        // OFF) after every command: kept, they would grow without end.
+        let mut r = Replies::default();
+        r.bulk(b"x");
+        r.push(&Reply::Bulk(vec![7; SHARE_BULK_FROM].into()));
+        assert!(!sent(&r).is_empty() && !r.chunks.is_empty());
+        r.clear();
+        assert!(sent(&r).is_empty());
+        assert!(r.chunks.is_empty());
+    }
+
+    #[test]
     fn direct_encoding_matches_the_reply_tree() {
         for len in [
             0,
