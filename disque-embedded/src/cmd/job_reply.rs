@@ -48,31 +48,11 @@ pub fn encode_delivered(out: &mut Replies, job: &DeliveryView<'_>, withcounters:
     if !withcounters {
         return;
     }
-    match (
-        u8::try_from(job.nacks),
-        u8::try_from(job.additional_deliveries),
-    ) {
-        // One digit each (most jobs): the counters are one fixed-size write.
-        (Ok(nacks @ 0..=9), Ok(deliveries @ 0..=9)) => {
-            let mut tail = *COUNTERS;
-            tail[NACKS_DIGIT] = b'0' + nacks;
-            tail[DELIVERIES_DIGIT] = b'0' + deliveries;
-            out.encoded(&tail);
-        }
-        _ => {
-            out.encoded(b"$5\r\nnacks\r\n");
-            out.integer(job.nacks.into());
-            out.encoded(b"$21\r\nadditional-deliveries\r\n");
-            out.integer(job.additional_deliveries.into());
-        }
-    }
+    out.encoded(b"$5\r\nnacks\r\n");
+    out.integer(job.nacks.into());
+    out.encoded(b"$21\r\nadditional-deliveries\r\n");
+    out.integer(job.additional_deliveries.into());
 }
-
-/// WITHCOUNTERS' four replies with one-digit counters, the digits at
-/// [`NACKS_DIGIT`] and [`DELIVERIES_DIGIT`].
-const COUNTERS: &[u8; 47] = b"$5\r\nnacks\r\n:0\r\n$21\r\nadditional-deliveries\r\n:0\r\n";
-const NACKS_DIGIT: usize = 12;
-const DELIVERIES_DIGIT: usize = 44;
 
 /// What a blocked GETJOB answers: `[[queue, id, body…]]`, or a null array
 /// when it was released without a job.
